@@ -1,0 +1,252 @@
+/*
+ * test_store_pool.c - the pool is bounded, waits up to a deadline, counts what it does, and
+ * only takes connections back clean.
+ */
+#include "storeutil.h"
+
+#include <pthread.h>
+#include <string.h>
+
+#include "util/clock.h"
+
+struct fixture {
+    struct tu_dir dir;
+    char db[300];
+    char log[300];
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    tu_dir_make(&f->dir);
+    tu_path(&f->dir, "mnemo.db", f->db, sizeof f->db);
+    tu_path(&f->dir, "test.log", f->log, sizeof f->log);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    tu_dir_remove(&f->dir);
+    free(f);
+    return 0;
+}
+
+static struct mnemo_store *open_pool(struct fixture *f, int max_conns, struct mnemo_log *log)
+{
+    struct mnemo_store_config cfg;
+    mnemo_store_config_init(&cfg);
+    cfg.max_conns = max_conns;
+    cfg.wal_autocheckpoint = 0;
+    return su_open(f->db, &cfg, MNEMO_STORE_NO_CHECKPOINTER, log);
+}
+
+static void test_store_acquire_times_out_when_pool_exhausted(void **state)
+{
+    struct fixture *f = *state;
+    struct mnemo_store *st = open_pool(f, 2, NULL);
+    struct mnemo_conn *a = NULL, *b = NULL, *c = NULL;
+    struct mnemo_err e = {0};
+    assert_int_equal(mnemo_store_acquire(st, "a", mnemo_deadline_in_ms(1000), &a, &e), 0);
+    assert_int_equal(mnemo_store_acquire(st, "b", mnemo_deadline_in_ms(1000), &b, &e), 0);
+    int64_t t0 = tu_now_ms();
+    assert_int_equal(mnemo_store_acquire(st, "third", mnemo_deadline_in_ms(100), &c, &e),
+                     MNEMO_ETIMEDOUT);
+    int64_t took = tu_now_ms() - t0;
+    assert_null(c);
+    assert_true(took >= 95 && took < 300);
+    assert_non_null(strstr(e.msg, "'third'"));
+    assert_non_null(strstr(e.msg, "waiting for a database connection"));
+
+    struct mnemo_store_pool_stats ps;
+    mnemo_store_pool_stats(st, &ps);
+    assert_int_equal(ps.max_open, 2);
+    assert_int_equal(ps.open, 2);
+    assert_int_equal(ps.in_use, 2);
+    assert_int_equal(ps.idle, 0);
+    assert_int_equal(ps.wait_count, 1);
+    assert_true(ps.wait_duration_ns >= 90 * MNEMO_NS_PER_MS);
+    mnemo_store_release(a);
+    mnemo_store_release(b);
+    mnemo_store_pool_stats(st, &ps);
+    assert_int_equal(ps.in_use, 0);
+    assert_int_equal(ps.idle, 2);
+    assert_int_equal(mnemo_store_close(st), 0);
+}
+
+struct releaser {
+    struct mnemo_conn *conn;
+    int delay_ms;
+};
+
+static void *release_later(void *arg)
+{
+    struct releaser *r = arg;
+    mnemo_clock_sleep_ms(r->delay_ms);
+    mnemo_store_release(r->conn);
+    return NULL;
+}
+
+static void test_store_acquire_waits_for_a_released_connection(void **state)
+{
+    struct fixture *f = *state;
+    struct mnemo_store *st = open_pool(f, 1, NULL);
+    struct mnemo_conn *a = NULL, *b = NULL;
+    struct mnemo_err e = {0};
+    pthread_t t;
+    assert_int_equal(mnemo_store_acquire(st, "holder", mnemo_deadline_in_ms(1000), &a, &e), 0);
+    struct releaser r = {.conn = a, .delay_ms = 50};
+    assert_int_equal(pthread_create(&t, NULL, release_later, &r), 0);
+    int64_t t0 = tu_now_ms();
+    assert_int_equal(mnemo_store_acquire(st, "waiter", mnemo_deadline_in_ms(2000), &b, &e), 0);
+    int64_t took = tu_now_ms() - t0;
+    assert_true(took >= 40 && took < 1000);
+    assert_ptr_equal(b, a); /* the pool of one handed the same connection back */
+    assert_string_equal(mnemo_conn_op(b), "waiter");
+    pthread_join(t, NULL);
+    mnemo_store_release(b);
+    assert_int_equal(mnemo_store_close(st), 0);
+}
+
+static void test_store_release_resets_leaked_statement_and_logs_sql(void **state)
+{
+    struct fixture *f = *state;
+    struct mnemo_log *log = tu_log_open(f->log);
+    struct mnemo_store *st = open_pool(f, 1, log);
+    struct mnemo_conn *c = NULL;
+    struct mnemo_err e = {0};
+    sqlite3_stmt *s = NULL;
+    assert_int_equal(su_insert_rows(st, 50, 100, 50, &e), 0);
+
+    assert_int_equal(mnemo_store_acquire(st, "careless-reader", mnemo_deadline_in_ms(1000), &c,
+                                         &e),
+                     0);
+    assert_int_equal(
+        sqlite3_prepare_v2(mnemo_conn_db(c), "SELECT id, body FROM t ORDER BY id", -1, &s, NULL),
+        SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    assert_true(sqlite3_stmt_busy(s));
+    mnemo_store_release(c); /* stepped once, never reset */
+
+    assert_false(sqlite3_stmt_busy(s));
+    struct mnemo_store_pool_stats ps;
+    mnemo_store_pool_stats(st, &ps);
+    assert_int_equal(ps.leaked_statements, 1);
+
+    /* No read mark is left behind: a TRUNCATE checkpoint now completes. */
+    assert_int_equal(su_insert_rows(st, 50, 100, 1, &e), 0);
+    struct mnemo_store_checkpoint_result r;
+    assert_int_equal(mnemo_store_checkpoint(st, 2000, &r, &e), 0);
+    assert_int_equal(r.busy, 0);
+    sqlite3_finalize(s);
+    assert_int_equal(mnemo_store_close(st), 0);
+    mnemo_log_close(log);
+
+    char *text = tu_file_read(f->log, 1 << 20, NULL);
+    assert_non_null(text);
+    char *line = strstr(text, "msg=\"leaked statement reset at release\"");
+    assert_non_null(line);
+    assert_non_null(strstr(line, "op=careless-reader"));
+    assert_non_null(strstr(line, "SELECT id, body FROM t ORDER BY id"));
+    free(text);
+}
+
+static void test_store_release_rolls_back_leaked_transaction(void **state)
+{
+    struct fixture *f = *state;
+    struct mnemo_log *log = tu_log_open(f->log);
+    struct mnemo_store *st = open_pool(f, 2, log);
+    struct mnemo_conn *c = NULL;
+    struct mnemo_err e = {0};
+    assert_int_equal(mnemo_store_acquire(st, "forgetful-writer", mnemo_deadline_in_ms(1000), &c,
+                                         &e),
+                     0);
+    assert_int_equal(mnemo_conn_exec(c, "BEGIN IMMEDIATE; INSERT INTO t(body) VALUES ('lost')", &e),
+                     0);
+    mnemo_store_release(c);
+
+    /* The write lock is free again and the half-done write never happened. */
+    assert_int_equal(su_insert_rows(st, 1, 10, 1, &e), 0);
+    assert_int_equal(su_count_rows(st), 1);
+    struct mnemo_store_pool_stats ps;
+    mnemo_store_pool_stats(st, &ps);
+    assert_int_equal(ps.leaked_transactions, 1);
+    assert_int_equal(mnemo_store_close(st), 0);
+    mnemo_log_close(log);
+
+    char *text = tu_file_read(f->log, 1 << 20, NULL);
+    assert_non_null(text);
+    char *line = strstr(text, "msg=\"leaked transaction rolled back at release\"");
+    assert_non_null(line);
+    assert_non_null(strstr(line, "op=forgetful-writer"));
+    free(text);
+}
+
+static void test_store_pool_warms_up_to_max_at_open(void **state)
+{
+    struct fixture *f = *state;
+    struct mnemo_store *st = open_pool(f, 3, NULL);
+    struct mnemo_store_pool_stats ps;
+    mnemo_store_pool_stats(st, &ps);
+    assert_int_equal(ps.open, 3);
+    assert_int_equal(ps.idle, 3);
+    assert_int_equal(ps.in_use, 0);
+    assert_int_equal(mnemo_store_close(st), 0);
+
+    struct mnemo_store_config cfg;
+    mnemo_store_config_init(&cfg);
+    st = su_open(f->db, &cfg, MNEMO_STORE_NO_CHECKPOINTER | MNEMO_STORE_NO_WARMUP, NULL);
+    mnemo_store_pool_stats(st, &ps);
+    assert_int_equal(ps.open, 1);
+    assert_int_equal(mnemo_store_close(st), 0);
+}
+
+static int insert_then_fail_fn(struct mnemo_conn *c, void *arg, struct mnemo_err *err)
+{
+    int *calls = arg;
+    (*calls)++;
+    int rc = mnemo_conn_exec(c, "INSERT INTO t(body) VALUES ('half')", err);
+    if (rc != 0)
+        return rc;
+    return mnemo_err_set(err, MNEMO_EINVAL, "caller gave up halfway");
+}
+
+static void test_store_write_callback_error_rolls_back(void **state)
+{
+    struct fixture *f = *state;
+    struct mnemo_store *st = open_pool(f, 2, NULL);
+    struct mnemo_err e = {0};
+    int calls = 0;
+    assert_int_equal(mnemo_store_write(st, "half-write", 1000, insert_then_fail_fn, &calls, &e),
+                     MNEMO_EINVAL);
+    assert_int_equal(calls, 1); /* an ordinary error is not retried */
+    assert_string_equal(e.msg, "caller gave up halfway");
+    assert_int_equal(su_count_rows(st), 0);
+    /* The writer lock and the connection were given back. */
+    assert_int_equal(su_insert_rows(st, 1, 10, 1, &e), 0);
+    struct mnemo_store_pool_stats ps;
+    mnemo_store_pool_stats(st, &ps);
+    assert_int_equal(ps.in_use, 0);
+    assert_int_equal(ps.leaked_transactions, 0);
+    assert_int_equal(mnemo_store_close(st), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_store_acquire_times_out_when_pool_exhausted, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_store_acquire_waits_for_a_released_connection, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_store_release_resets_leaked_statement_and_logs_sql,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_release_rolls_back_leaked_transaction, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_store_pool_warms_up_to_max_at_open, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_write_callback_error_rolls_back, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
