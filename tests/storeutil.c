@@ -11,8 +11,8 @@ const struct mnemo_store_migration su_migrations[] = {
 };
 const int su_n_migrations = 1;
 
-struct mnemo_store *su_open(const char *path, const struct mnemo_store_config *cfg,
-                            unsigned flags, struct mnemo_log *log)
+struct mnemo_store *su_open(const char *path, const struct mnemo_store_config *cfg, unsigned flags,
+                            struct mnemo_log *log)
 {
     struct mnemo_store_config c;
     struct mnemo_store *st = NULL;

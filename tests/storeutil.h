@@ -14,8 +14,8 @@ extern const struct mnemo_store_migration su_migrations[];
 extern const int su_n_migrations;
 
 /* Opens (creating) path with cfg (NULL for defaults) plus flags and the test schema. */
-struct mnemo_store *su_open(const char *path, const struct mnemo_store_config *cfg,
-                            unsigned flags, struct mnemo_log *log);
+struct mnemo_store *su_open(const char *path, const struct mnemo_store_config *cfg, unsigned flags,
+                            struct mnemo_log *log);
 
 /* Inserts n rows with bodies of body_len bytes, rows_per_txn rows per write transaction.
  * Returns 0 or the first error (does not fail the test, so threads can use it). */

@@ -38,68 +38,72 @@ static int record_checkpoint(struct mnemo_store *st, const struct mnemo_store_ch
     return stalls;
 }
 
+/*
+ * The two passes on the checkpoint connection (caller holds ckpt_lock). PASSIVE first: it
+ * copies every frame it can without waiting for anyone and without blocking writers. Then
+ * TRUNCATE, which holds the writer lock while it copies the rest and waits for readers to
+ * leave the WAL; with the copying mostly done, writers are held back only briefly.
+ */
+static int checkpoint_passes(struct mnemo_store *st, struct mnemo_conn *c,
+                             struct mnemo_store_checkpoint_result *r, struct mnemo_err *err)
+{
+    int log_frames = -1, ckpt_frames = -1;
+    (void)sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    int src = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, &log_frames,
+                                        &ckpt_frames);
+    r->log_frames = log_frames;
+    r->checkpointed = ckpt_frames;
+    r->wal_after = mnemo_store_wal_size(st);
+    if (src == SQLITE_OK)
+        return 0;
+    if ((src & 0xff) == SQLITE_BUSY) {
+        /* Frames were copied as far as possible but the WAL was not reset: a reader still
+         * uses it, a writer held the lock, or another connection was checkpointing. */
+        r->busy = 1;
+        return mnemo_err_set(err, MNEMO_EBUSY,
+                             "checkpoint of '%s' could not finish: %d of %d frames copied, WAL "
+                             "%" PRId64 " bytes (a reader or writer holds it)",
+                             st->path, ckpt_frames, log_frames, r->wal_after);
+    }
+    return mnemo_conn_error(c, src, "wal_checkpoint", err);
+}
+
 int mnemo_store_checkpoint(struct mnemo_store *st, int64_t timeout_ms,
                            struct mnemo_store_checkpoint_result *out, struct mnemo_err *err)
 {
     struct mnemo_store_checkpoint_result r = {0};
     int64_t start = mnemo_clock_mono_ns();
     int64_t deadline = mnemo_deadline_in_ms(timeout_ms);
-    struct timespec ts;
     int rc;
 
     r.log_frames = -1;
-    mnemo__ns_to_timespec(deadline, &ts);
-    if (pthread_mutex_clocklock(&st->ckpt_mu, CLOCK_MONOTONIC, &ts) != 0) {
+    r.checkpointed = -1;
+    r.wal_before = r.wal_after = mnemo_store_wal_size(st);
+    if (mnemo__tlock_acquire(&st->ckpt_lock, deadline) != 0) {
         rc = mnemo_err_set(err, MNEMO_ETIMEDOUT,
-                           "checkpoint of '%s' timed out waiting for another checkpoint",
-                           st->path);
-        r.rc = rc;
+                           "checkpoint of '%s' timed out waiting for another checkpoint", st->path);
         goto out_unlocked;
     }
     if (!st->ckpt_conn) {
         rc = mnemo__conn_open(st, 0, st->cfg.checkpoint_busy_timeout_ms, deadline, &st->ckpt_conn,
                               err);
-        if (rc != 0) {
-            r.rc = rc;
+        if (rc != 0)
             goto out;
-        }
     }
-    struct mnemo_conn *c = st->ckpt_conn;
-    mnemo__conn_begin_op(c, "checkpoint", start, deadline);
-    r.wal_before = mnemo_store_wal_size(st);
-    int log_frames = -1, ckpt_frames = -1;
-    int src = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, &log_frames,
-                                        &ckpt_frames);
-    r.log_frames = log_frames;
-    r.checkpointed = ckpt_frames;
-    r.wal_after = mnemo_store_wal_size(st);
-    if (src == SQLITE_BUSY) {
-        /* SQLite degraded to a passive checkpoint: some frames were copied, the WAL was not
-         * reset, because a reader still uses it or a writer held the lock. */
-        r.busy = 1;
-        rc = mnemo_err_set(err, MNEMO_EBUSY,
-                           "checkpoint of '%s' could not finish: %d of %d frames copied, WAL %" PRId64
-                           " bytes (a reader or writer holds it)",
-                           st->path, ckpt_frames, log_frames, r.wal_after);
-    } else if (src != SQLITE_OK) {
-        rc = mnemo_conn_error(c, src, "wal_checkpoint(TRUNCATE)", err);
-    } else {
-        rc = 0;
-    }
-    mnemo__conn_end_op(c);
-    r.rc = rc;
+    mnemo__conn_begin_op(st->ckpt_conn, "checkpoint", start, deadline);
+    rc = checkpoint_passes(st, st->ckpt_conn, &r, err);
+    mnemo__conn_end_op(st->ckpt_conn);
 out:
-    pthread_mutex_unlock(&st->ckpt_mu);
+    mnemo__tlock_release(&st->ckpt_lock);
 out_unlocked:
+    r.rc = rc;
     r.duration_ns = mnemo_clock_mono_ns() - start;
     r.at_ms = mnemo_clock_wall_ms();
     record_checkpoint(st, &r);
     if (rc == 0)
         mnemo_log_write(st->log, MNEMO_LOG_DEBUG, "checkpoint",
-                        "path=%s log_frames=%d checkpointed=%d wal_before=%" PRId64
-                        " wal_after=%" PRId64 " ms=%" PRId64,
-                        st->path, r.log_frames, r.checkpointed, r.wal_before, r.wal_after,
-                        r.duration_ns / MNEMO_NS_PER_MS);
+                        "path=%s wal_before=%" PRId64 " wal_after=%" PRId64 " ms=%" PRId64,
+                        st->path, r.wal_before, r.wal_after, r.duration_ns / MNEMO_NS_PER_MS);
     if (out)
         *out = r;
     return rc;
@@ -140,28 +144,24 @@ static void report_stall(struct mnemo_store *st, const struct mnemo_store_checkp
 }
 
 /*
- * One tick: recycle idle connections (dropping any read marks they might hold), then
- * TRUNCATE when the WAL has reached the threshold. Returns how long to sleep: the interval
- * after success, a shorter backoff while the checkpoint keeps stalling.
+ * Checkpoints when the WAL has reached the threshold. Returns the backoff in milliseconds
+ * before the next attempt may run: 0 after success; while checkpoints keep failing to reset
+ * the WAL, a growing pause (10 ms, 20 ms, ... up to the interval). Each failed TRUNCATE has
+ * held writers back for up to its busy timeout, so a WAL pinned by a reader must not be
+ * retried in a tight loop; a checkpoint that lost a race with a writer's automatic one is
+ * retried almost at once.
  */
-static int64_t checkpointer_tick(struct mnemo_store *st, int64_t *backoff_ms)
+static int64_t checkpointer_check(struct mnemo_store *st, int64_t backoff_ms)
 {
-    const int64_t interval = st->cfg.checkpoint_interval_ms;
     struct mnemo_store_checkpoint_result r;
     struct mnemo_err e = {0};
-    int did = 0;
 
-    mnemo__pool_reap(st);
     int64_t timeout = st->cfg.checkpoint_busy_timeout_ms + MNEMO_STORE_TIMEOUT_FAST_MS;
-    int rc = mnemo_store_checkpoint_if_large(st, st->cfg.checkpoint_threshold_bytes, timeout, &did,
-                                             &r, &e);
-    if (!did)
-        return interval;
-    int still_large = r.wal_after >= st->cfg.checkpoint_threshold_bytes;
-    if (rc == 0 && !still_large) {
-        *backoff_ms = 0;
-        return interval;
-    }
+    if (mnemo_store_wal_size(st) < st->cfg.checkpoint_threshold_bytes)
+        return 0;
+    int rc = mnemo_store_checkpoint(st, timeout, &r, &e);
+    if (rc == 0 && r.wal_after < st->cfg.checkpoint_threshold_bytes)
+        return 0;
     int stalls;
     pthread_mutex_lock(&st->state_mu);
     stalls = st->ckpt_stalls;
@@ -170,29 +170,52 @@ static int64_t checkpointer_tick(struct mnemo_store *st, int64_t *backoff_ms)
         mnemo_log_write(st->log, MNEMO_LOG_ERROR, "checkpoint failed", "path=%s error=%s", st->path,
                         mnemo_rcname(rc));
     report_stall(st, &r, stalls > 0 ? stalls : 1);
-    /* Retry soon, backing off: 100 ms, 200 ms, ... up to the interval. */
-    *backoff_ms = *backoff_ms ? *backoff_ms * 2 : 100;
-    if (*backoff_ms > interval)
-        *backoff_ms = interval;
-    return *backoff_ms;
+    backoff_ms = backoff_ms ? backoff_ms * 2 : 10;
+    return backoff_ms > st->cfg.checkpoint_interval_ms ? st->cfg.checkpoint_interval_ms
+                                                       : backoff_ms;
 }
 
+void mnemo__checkpointer_kick(struct mnemo_store *st)
+{
+    if (!st->thr_started || mnemo_store_wal_size(st) < st->cfg.checkpoint_threshold_bytes)
+        return;
+    pthread_mutex_lock(&st->thr_mu);
+    st->thr_kick = 1;
+    pthread_cond_signal(&st->thr_cv);
+    pthread_mutex_unlock(&st->thr_mu);
+}
+
+/*
+ * Sleeps until the next poll, the next period, or a writer's kick (ignored while backing
+ * off). Every poll period and on each kick: checkpoint once the WAL has reached the
+ * threshold. Every interval: also recycle idle and expired connections, dropping any read
+ * marks they hold.
+ */
 static void *checkpointer_main(void *arg)
 {
     struct mnemo_store *st = arg;
-    int64_t backoff = 0, wait_ms = st->cfg.checkpoint_interval_ms;
+    int64_t backoff = 0;
+    int64_t next_period = mnemo_deadline_in_ms(st->cfg.checkpoint_interval_ms);
     pthread_mutex_lock(&st->thr_mu);
     while (!st->thr_stop) {
         struct timespec ts;
-        mnemo__ns_to_timespec(mnemo_deadline_in_ms(wait_ms), &ts);
-        while (!st->thr_stop) {
+        int64_t wake = mnemo_deadline_in_ms(backoff ? backoff : st->cfg.checkpoint_poll_ms);
+        if (wake > next_period)
+            wake = next_period;
+        mnemo__ns_to_timespec(wake, &ts);
+        while (!st->thr_stop && !(st->thr_kick && !backoff)) {
             if (pthread_cond_timedwait(&st->thr_cv, &st->thr_mu, &ts) == ETIMEDOUT)
                 break;
         }
+        st->thr_kick = 0;
         if (st->thr_stop)
             break;
         pthread_mutex_unlock(&st->thr_mu);
-        wait_ms = checkpointer_tick(st, &backoff);
+        if (mnemo_clock_mono_ns() >= next_period) {
+            mnemo__pool_reap(st);
+            next_period = mnemo_deadline_in_ms(st->cfg.checkpoint_interval_ms);
+        }
+        backoff = checkpointer_check(st, backoff);
         pthread_mutex_lock(&st->thr_mu);
     }
     pthread_mutex_unlock(&st->thr_mu);
@@ -228,10 +251,11 @@ int mnemo__checkpoint_final(struct mnemo_store *st, int64_t timeout_ms)
     if (rc != 0)
         mnemo_log_write(st->log, MNEMO_LOG_WARN, "checkpoint on close failed (non-fatal)",
                         "path=%s error=\"%s\"", st->path, e.msg);
-    pthread_mutex_lock(&st->ckpt_mu);
+    if (mnemo__tlock_acquire(&st->ckpt_lock, mnemo_deadline_in_ms(timeout_ms)) != 0)
+        return MNEMO_ETIMEDOUT; /* cannot happen once the checkpointer has stopped */
     mnemo__conn_close(st->ckpt_conn);
     st->ckpt_conn = NULL;
-    pthread_mutex_unlock(&st->ckpt_mu);
+    mnemo__tlock_release(&st->ckpt_lock);
     return rc;
 }
 

@@ -151,8 +151,8 @@ int mnemo_conn_error(struct mnemo_conn *conn, int sqlite_rc, const char *what,
                              "--full'",
                              st->path, msg, op);
     case SQLITE_NOTADB:
-        return mnemo_err_set(err, MNEMO_ENOTDB, "file '%s' is not a SQLite database (%s)",
-                             st->path, msg);
+        return mnemo_err_set(err, MNEMO_ENOTDB, "file '%s' is not a SQLite database (%s)", st->path,
+                             msg);
     case SQLITE_READONLY:
     case SQLITE_PERM:
     case SQLITE_AUTH:
@@ -372,8 +372,8 @@ void mnemo__conn_close(struct mnemo_conn *conn)
         sqlite3_stmt *s;
         while ((s = sqlite3_next_stmt(conn->db, NULL)) != NULL) {
             char q[256];
-            mnemo_log_write(conn->st->log, MNEMO_LOG_WARN, "finalizing leaked statement",
-                            "sql=%s", mnemo_log_quote(q, sizeof q, sqlite3_sql(s)));
+            mnemo_log_write(conn->st->log, MNEMO_LOG_WARN, "finalizing leaked statement", "sql=%s",
+                            mnemo_log_quote(q, sizeof q, sqlite3_sql(s)));
             sqlite3_finalize(s);
         }
         int rc = sqlite3_close(conn->db);
@@ -394,8 +394,8 @@ int mnemo_conn_settings(struct mnemo_conn *conn, struct mnemo_store_conn_setting
                          err)) != 0)
         return rc;
     static const char *const sqls[] = {
-        "PRAGMA synchronous",        "PRAGMA foreign_keys",       "PRAGMA cache_size",
-        "PRAGMA temp_store",         "PRAGMA mmap_size",          "PRAGMA journal_size_limit",
+        "PRAGMA synchronous",        "PRAGMA foreign_keys", "PRAGMA cache_size",
+        "PRAGMA temp_store",         "PRAGMA mmap_size",    "PRAGMA journal_size_limit",
         "PRAGMA wal_autocheckpoint",
     };
     int64_t vals[sizeof sqls / sizeof sqls[0]];

@@ -13,11 +13,11 @@
 #include "util/clock.h"
 
 /* Thresholds of the health rules (the original store's values). */
-#define POOL_BUSY_RATIO 0.8
-#define WAIT_COUNT_LIMIT 100
+#define POOL_BUSY_RATIO        0.8
+#define WAIT_COUNT_LIMIT       100
 #define WAIT_DURATION_LIMIT_NS (100 * MNEMO_NS_PER_MS)
 #define PROBE_LATENCY_LIMIT_NS (10 * MNEMO_NS_PER_MS)
-#define P95_LIMIT_NS (50 * MNEMO_NS_PER_MS)
+#define P95_LIMIT_NS           (50 * MNEMO_NS_PER_MS)
 #define CHECKPOINT_STALL_LIMIT 3
 
 void mnemo_store_metrics_record(struct mnemo_store *st, int64_t latency_ns)
@@ -243,10 +243,10 @@ int mnemo_store_health_json(const struct mnemo_store_health *h, struct mnemo_str
         "checkpoint_threshold_bytes", (json_int_t)h->checkpoint_threshold_bytes,
         "checkpoint_stalls", h->checkpoint_stalls, "last_checkpoint", "at",
         c->at_ms ? mnemo_clock_format_utc(c->at_ms, ckpt_ts, sizeof ckpt_ts) : NULL, "busy",
-        c->busy, "log_frames", c->log_frames, "checkpointed_frames", c->checkpointed,
-        "wal_before", (json_int_t)c->wal_before, "wal_after", (json_int_t)c->wal_after,
-        "duration_ns", (json_int_t)c->duration_ns, "result", c->at_ms ? mnemo_rcname(c->rc) : NULL,
-        "pages", "page_size", (json_int_t)h->page_size, "page_count", (json_int_t)h->page_count,
+        c->busy, "log_frames", c->log_frames, "checkpointed_frames", c->checkpointed, "wal_before",
+        (json_int_t)c->wal_before, "wal_after", (json_int_t)c->wal_after, "duration_ns",
+        (json_int_t)c->duration_ns, "result", c->at_ms ? mnemo_rcname(c->rc) : NULL, "pages",
+        "page_size", (json_int_t)h->page_size, "page_count", (json_int_t)h->page_count,
         "freelist_count", (json_int_t)h->freelist_count, "schema_version", h->schema_version);
     if (!o)
         return MNEMO_ENOMEM;

@@ -12,13 +12,13 @@ static int table_exists(struct mnemo_conn *c, int *exists, struct mnemo_err *err
 {
     int64_t n = 0;
     int rc = mnemo_conn_query_int(
-        c, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='schema_migrations'",
-        &n, err);
+        c, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='schema_migrations'", &n,
+        err);
     *exists = n > 0;
     return rc;
 }
 
-static int validate_list(const struct mnemo_store_migration *m, int n, struct mnemo_err *err)
+int mnemo__migrations_validate(const struct mnemo_store_migration *m, int n, struct mnemo_err *err)
 {
     for (int i = 0; i < n; i++) {
         if (m[i].version <= 0 || (i > 0 && m[i].version <= m[i - 1].version) || !m[i].name ||
@@ -92,8 +92,6 @@ int mnemo__migrate(struct mnemo_store *st, struct mnemo_conn *c,
     int64_t current = 0;
     int known = n > 0 ? migrations[n - 1].version : 0;
 
-    if ((rc = validate_list(migrations, n, err)) != 0)
-        return rc;
     /* Read before writing anything: a database from a newer mnemo is refused untouched. */
     if ((rc = table_exists(c, &exists, err)) != 0)
         return rc;

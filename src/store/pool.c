@@ -14,12 +14,10 @@
 static int conn_expired_lifetime(const struct mnemo_store *st, const struct mnemo_conn *c,
                                  int64_t now)
 {
-    return st->cfg.conn_max_lifetime_ns > 0 &&
-           now - c->created_ns >= st->cfg.conn_max_lifetime_ns;
+    return st->cfg.conn_max_lifetime_ns > 0 && now - c->created_ns >= st->cfg.conn_max_lifetime_ns;
 }
 
-static int conn_expired_idle(const struct mnemo_store *st, const struct mnemo_conn *c,
-                             int64_t now)
+static int conn_expired_idle(const struct mnemo_store *st, const struct mnemo_conn *c, int64_t now)
 {
     return st->cfg.conn_max_idle_ns > 0 && now - c->returned_ns >= st->cfg.conn_max_idle_ns;
 }

@@ -1,6 +1,7 @@
 /*
  * store.c - configuration, open and close.
  */
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -33,7 +34,8 @@ void mnemo_store_config_init(struct mnemo_store_config *cfg)
     cfg->mmap_size = 0;
     cfg->checkpoint_interval_ms = 60 * 1000;
     cfg->checkpoint_threshold_bytes = INT64_C(4) * 1024 * 1024;
-    cfg->checkpoint_busy_timeout_ms = 1000;
+    cfg->checkpoint_poll_ms = 250;
+    cfg->checkpoint_busy_timeout_ms = 250;
     cfg->health_ttl_ms = 5000;
     cfg->slow_op_ms = MNEMO_STORE_SLOW_OP_MS;
 }
@@ -42,6 +44,55 @@ void mnemo__ns_to_timespec(int64_t ns, struct timespec *ts)
 {
     ts->tv_sec = (time_t)(ns / MNEMO_NS_PER_S);
     ts->tv_nsec = (long)(ns % MNEMO_NS_PER_S);
+}
+
+int mnemo__tlock_init(struct mnemo__tlock *l)
+{
+    pthread_condattr_t ca;
+    l->held = 0;
+    if (pthread_condattr_init(&ca) != 0)
+        return MNEMO_ENOMEM;
+    int rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    if (rc == 0)
+        rc = pthread_cond_init(&l->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    if (rc != 0)
+        return MNEMO_ENOMEM;
+    if (pthread_mutex_init(&l->mu, NULL) != 0) {
+        pthread_cond_destroy(&l->cv);
+        return MNEMO_ENOMEM;
+    }
+    return 0;
+}
+
+void mnemo__tlock_destroy(struct mnemo__tlock *l)
+{
+    pthread_cond_destroy(&l->cv);
+    pthread_mutex_destroy(&l->mu);
+}
+
+int mnemo__tlock_acquire(struct mnemo__tlock *l, int64_t deadline_ns)
+{
+    struct timespec ts;
+    int rc = 0;
+    mnemo__ns_to_timespec(deadline_ns, &ts);
+    pthread_mutex_lock(&l->mu);
+    while (l->held && rc != ETIMEDOUT)
+        rc = pthread_cond_timedwait(&l->cv, &l->mu, &ts);
+    int got = !l->held;
+    if (got)
+        l->held = 1;
+    pthread_mutex_unlock(&l->mu);
+    return got ? 0 : MNEMO_ETIMEDOUT;
+}
+
+void mnemo__tlock_release(struct mnemo__tlock *l)
+{
+    pthread_mutex_lock(&l->mu);
+    assert(l->held);
+    l->held = 0;
+    pthread_cond_signal(&l->cv);
+    pthread_mutex_unlock(&l->mu);
 }
 
 static int config_check(const struct mnemo_store_config *c, struct mnemo_err *err)
@@ -60,7 +111,7 @@ static int config_check(const struct mnemo_store_config *c, struct mnemo_err *er
     else if (c->mmap_size < 0 || c->journal_size_limit < -1)
         bad = "mmap_size/journal_size_limit";
     else if (c->checkpoint_interval_ms <= 0 || c->checkpoint_threshold_bytes <= 0 ||
-             c->checkpoint_busy_timeout_ms <= 0)
+             c->checkpoint_busy_timeout_ms <= 0 || c->checkpoint_poll_ms <= 0)
         bad = "checkpoint settings";
     else if (c->health_ttl_ms < 0 || c->slow_op_ms < 0)
         bad = "health_ttl_ms/slow_op_ms";
@@ -68,7 +119,7 @@ static int config_check(const struct mnemo_store_config *c, struct mnemo_err *er
         bad = "migrations";
     if (bad)
         return mnemo_err_set(err, MNEMO_EINVAL, "invalid store configuration: %s", bad);
-    return 0;
+    return mnemo__migrations_validate(c->migrations, c->n_migrations, err);
 }
 
 /*
@@ -123,9 +174,18 @@ static int init_sync(struct mnemo_store *st)
     pthread_condattr_destroy(&ca);
     if (rc != 0)
         return MNEMO_ENOMEM;
+    if (mnemo__tlock_init(&st->write_lock) != 0) {
+        pthread_cond_destroy(&st->pool_cv);
+        pthread_cond_destroy(&st->thr_cv);
+        return MNEMO_ENOMEM;
+    }
+    if (mnemo__tlock_init(&st->ckpt_lock) != 0) {
+        mnemo__tlock_destroy(&st->write_lock);
+        pthread_cond_destroy(&st->pool_cv);
+        pthread_cond_destroy(&st->thr_cv);
+        return MNEMO_ENOMEM;
+    }
     pthread_mutex_init(&st->pool_mu, NULL);
-    pthread_mutex_init(&st->write_mu, NULL);
-    pthread_mutex_init(&st->ckpt_mu, NULL);
     pthread_mutex_init(&st->state_mu, NULL);
     pthread_mutex_init(&st->thr_mu, NULL);
     pthread_mutex_init(&st->health_mu, NULL);
@@ -138,8 +198,8 @@ static void destroy_sync(struct mnemo_store *st)
     pthread_cond_destroy(&st->pool_cv);
     pthread_cond_destroy(&st->thr_cv);
     pthread_mutex_destroy(&st->pool_mu);
-    pthread_mutex_destroy(&st->write_mu);
-    pthread_mutex_destroy(&st->ckpt_mu);
+    mnemo__tlock_destroy(&st->write_lock);
+    mnemo__tlock_destroy(&st->ckpt_lock);
     pthread_mutex_destroy(&st->state_mu);
     pthread_mutex_destroy(&st->thr_mu);
     pthread_mutex_destroy(&st->health_mu);
@@ -198,8 +258,7 @@ static void warm_pool(struct mnemo_store *st)
         struct mnemo_err e = {0};
         int64_t deadline = mnemo_deadline_in_ms(MNEMO_STORE_TIMEOUT_FAST_MS * 2);
         if (mnemo__conn_open(st, 0, st->cfg.busy_timeout_ms, deadline, &c, &e) != 0) {
-            mnemo_log_write(st->log, MNEMO_LOG_WARN, "pool warm-up failed", "error=\"%s\"",
-                            e.msg);
+            mnemo_log_write(st->log, MNEMO_LOG_WARN, "pool warm-up failed", "error=\"%s\"", e.msg);
             return;
         }
         pthread_mutex_lock(&st->pool_mu);
@@ -247,11 +306,11 @@ int mnemo_store_open(const struct mnemo_store_config *cfg, struct mnemo_store **
     first = NULL;
     if (!(cfg->flags & MNEMO_STORE_NO_WARMUP))
         warm_pool(st);
-    if (!(cfg->flags & MNEMO_STORE_NO_CHECKPOINTER) && (rc = mnemo__checkpointer_start(st, err)) != 0)
+    if (!(cfg->flags & MNEMO_STORE_NO_CHECKPOINTER) &&
+        (rc = mnemo__checkpointer_start(st, err)) != 0)
         goto fail_open;
-    mnemo_log_write(st->log, MNEMO_LOG_DEBUG, "store opened",
-                    "path=%s schema_version=%d pool=%d", st->path, st->schema_version,
-                    st->cfg.max_conns);
+    mnemo_log_write(st->log, MNEMO_LOG_DEBUG, "store opened", "path=%s schema_version=%d pool=%d",
+                    st->path, st->schema_version, st->cfg.max_conns);
     *out = st;
     return 0;
 

@@ -26,9 +26,9 @@
 #include "util/strbuf.h"
 
 /* Named operation timeouts, as in the original store. */
-#define MNEMO_STORE_TIMEOUT_FAST_MS 1000
+#define MNEMO_STORE_TIMEOUT_FAST_MS    1000
 #define MNEMO_STORE_TIMEOUT_DEFAULT_MS 5000
-#define MNEMO_STORE_TIMEOUT_SLOW_MS 30000
+#define MNEMO_STORE_TIMEOUT_SLOW_MS    30000
 
 /* Operations slower than this are logged as slow, by name. */
 #define MNEMO_STORE_SLOW_OP_MS 100
@@ -52,7 +52,7 @@ enum mnemo_store_flags {
  * step or none of it. sql (may hold several statements) runs first, then fn when set.
  */
 struct mnemo_store_migration {
-    int version;     /* > 0, strictly increasing across the array */
+    int version;      /* > 0, strictly increasing across the array */
     const char *name; /* short description, recorded in schema_migrations */
     const char *sql;  /* may be NULL when fn does the work */
     int (*fn)(sqlite3 *db, struct mnemo_err *err); /* may be NULL */
@@ -80,7 +80,15 @@ struct mnemo_store_config {
 
     int64_t checkpoint_interval_ms;     /* checkpointer period; default 60 s */
     int64_t checkpoint_threshold_bytes; /* TRUNCATE when the -wal reaches this; default 4 MiB */
-    int checkpoint_busy_timeout_ms;     /* the checkpoint connection's own lock wait; default 1000 */
+    /*
+     * Between periods the checkpointer stat()s the -wal this often and checkpoints as soon as
+     * it reaches the threshold, so a burst of writes cannot grow it for a whole interval.
+     * Default 250 ms (a stat() costs about a microsecond).
+     */
+    int64_t checkpoint_poll_ms;
+    /* The checkpoint connection's own lock wait. TRUNCATE holds the writer lock while it waits
+     * for readers, so this bounds how long a checkpoint can hold writers back. Default 250. */
+    int checkpoint_busy_timeout_ms;
 
     int64_t health_ttl_ms; /* health cache lifetime; default 5000 */
     int64_t slow_op_ms;    /* slow-operation log threshold; default 100 */
@@ -195,19 +203,20 @@ int mnemo_store_read(struct mnemo_store *st, const char *op_name, int64_t timeou
 /* ---- checkpoints and maintenance --------------------------------------------------------- */
 
 struct mnemo_store_checkpoint_result {
-    int busy;              /* 1 when the checkpoint could not finish (readers or a writer) */
-    int log_frames;   /* frames left in the WAL (0 after a completed TRUNCATE, which resets it) */
-    int checkpointed; /* frames copied into the database (likewise 0 after a reset) */
-    int64_t wal_before;    /* -wal size in bytes before, by stat() */
-    int64_t wal_after;     /* -wal size in bytes after */
+    int busy;           /* 1 when the checkpoint could not finish (readers or a writer) */
+    int log_frames;     /* frames left in the WAL (0 after a completed TRUNCATE, which resets it) */
+    int checkpointed;   /* frames copied into the database (likewise 0 after a reset) */
+    int64_t wal_before; /* -wal size in bytes before, by stat() */
+    int64_t wal_after;  /* -wal size in bytes after */
     int64_t duration_ns;
-    int64_t at_ms;         /* wall-clock time it finished, 0 when none has run */
-    int rc;                /* the checkpoint's own result code (0 or a negative mnemo code) */
+    int64_t at_ms; /* wall-clock time it finished, 0 when none has run */
+    int rc;        /* the checkpoint's own result code (0 or a negative mnemo code) */
 };
 
 /*
- * Runs a TRUNCATE checkpoint on the store's dedicated checkpoint connection, whose busy
- * handler waits at most checkpoint_busy_timeout_ms and never past timeout_ms. Returns 0
+ * Runs a checkpoint on the store's dedicated checkpoint connection: a PASSIVE pass (copies
+ * without blocking anyone), then TRUNCATE (resets the -wal to zero bytes), whose busy handler
+ * waits at most checkpoint_busy_timeout_ms and never past timeout_ms. Returns 0
  * when the WAL was fully checkpointed and reset; MNEMO_EBUSY (with *out filled in) when
  * readers or a writer kept it from finishing; other codes on errors.
  */
@@ -266,7 +275,7 @@ struct mnemo_store_metrics {
 };
 
 /* Window size and P95 minimum of the latency metrics. */
-#define MNEMO_STORE_METRICS_WINDOW 100
+#define MNEMO_STORE_METRICS_WINDOW  100
 #define MNEMO_STORE_METRICS_P95_MIN 20
 
 enum mnemo_store_status {
@@ -277,7 +286,7 @@ enum mnemo_store_status {
 
 struct mnemo_store_health {
     enum mnemo_store_status status;
-    char warning[160]; /* the last rule that degraded the status; "" when healthy */
+    char warning[160];             /* the last rule that degraded the status; "" when healthy */
     char error[MNEMO_ERR_MSG_MAX]; /* why it is unhealthy; "" otherwise */
     int64_t checked_at_ms;         /* wall clock of the check this snapshot comes from */
     int from_cache;                /* 1 when served from the cache */

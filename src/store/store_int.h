@@ -1,8 +1,9 @@
 /*
  * store_int.h - the store module's private structures and cross-file functions.
  *
- * Only the store's own .c files include this. Locking order (never take an earlier lock while holding a
- * later one): write_mu -> ckpt_mu -> health_mu -> pool_mu -> state_mu -> metrics_mu.
+ * Only the store's own .c files include this. Locking order (never take an earlier lock while
+ * holding a later one): write_lock -> ckpt_lock -> health_mu -> pool_mu -> state_mu ->
+ * metrics_mu.
  */
 #ifndef MNEMO_STORE_STORE_INT_H
 #define MNEMO_STORE_STORE_INT_H
@@ -40,6 +41,17 @@ struct mnemo_conn {
     int deadline_hit; /* the progress handler interrupted at the deadline */
 };
 
+/*
+ * A lock whose acquisition can time out on the monotonic clock. pthread_mutex_clocklock would
+ * do, but ThreadSanitizer does not intercept it (it then reports every unlock as unlocking an
+ * unheld mutex), so this is a mutex, a flag and a condition variable.
+ */
+struct mnemo__tlock {
+    pthread_mutex_t mu;
+    pthread_cond_t cv; /* on CLOCK_MONOTONIC */
+    int held;
+};
+
 struct mnemo__ring {
     int64_t samples[MNEMO_STORE_METRICS_WINDOW];
     int idx;
@@ -73,10 +85,10 @@ struct mnemo_store {
     int64_t leaked_txns;
 
     /* The single writer. */
-    pthread_mutex_t write_mu;
+    struct mnemo__tlock write_lock;
 
-    /* Dedicated checkpoint connection (created on first use). */
-    pthread_mutex_t ckpt_mu;
+    /* Dedicated checkpoint connection (created on first use), under ckpt_lock. */
+    struct mnemo__tlock ckpt_lock;
     struct mnemo_conn *ckpt_conn;
 
     /* Last checkpoint outcome, under state_mu. */
@@ -90,6 +102,7 @@ struct mnemo_store {
     pthread_t thr;
     int thr_started;
     int thr_stop;
+    int thr_kick; /* a writer saw the WAL reach the threshold */
 
     /* Health cache and its probe connection, under health_mu. */
     pthread_mutex_t health_mu;
@@ -138,6 +151,10 @@ int mnemo__pool_shutdown(struct mnemo_store *st);
  * when no connection is in use. */
 int mnemo__pool_oldest_user(struct mnemo_store *st, char *op, size_t size, int64_t *held_ns);
 
+/* migrate.c: checks that versions are positive and increasing, each step with a name and
+ * sql or fn. */
+int mnemo__migrations_validate(const struct mnemo_store_migration *m, int n, struct mnemo_err *err);
+
 /* migrate.c: applies cfg->migrations on conn; refuses a newer schema. */
 int mnemo__migrate(struct mnemo_store *st, struct mnemo_conn *conn,
                    const struct mnemo_store_migration *migrations, int n, struct mnemo_err *err);
@@ -145,6 +162,10 @@ int mnemo__migrate(struct mnemo_store *st, struct mnemo_conn *conn,
 /* checkpoint.c: starts/stops the background checkpointer. */
 int mnemo__checkpointer_start(struct mnemo_store *st, struct mnemo_err *err);
 void mnemo__checkpointer_stop(struct mnemo_store *st);
+
+/* checkpoint.c: called after each write commit; wakes the checkpointer at once when the WAL
+ * has reached the threshold, so a burst of writes is not left to grow until the next poll. */
+void mnemo__checkpointer_kick(struct mnemo_store *st);
 
 /* checkpoint.c: closes the checkpoint connection after a final bounded TRUNCATE. */
 int mnemo__checkpoint_final(struct mnemo_store *st, int64_t timeout_ms);
@@ -154,6 +175,16 @@ void mnemo__store_op_done(struct mnemo_store *st, const char *op, int64_t start_
 
 /* health.c: closes the probe connection. */
 void mnemo__health_close(struct mnemo_store *st);
+
+/* store.c: initialises/destroys a timed lock. Returns 0 or MNEMO_ENOMEM. */
+int mnemo__tlock_init(struct mnemo__tlock *l);
+void mnemo__tlock_destroy(struct mnemo__tlock *l);
+
+/* store.c: takes the lock, waiting until deadline_ns at most. Returns 0 or MNEMO_ETIMEDOUT. */
+int mnemo__tlock_acquire(struct mnemo__tlock *l, int64_t deadline_ns);
+
+/* store.c: releases a lock taken with mnemo__tlock_acquire. */
+void mnemo__tlock_release(struct mnemo__tlock *l);
 
 /* store.c: absolute monotonic timespec for pthread timed waits. */
 struct timespec;

@@ -1,9 +1,7 @@
 /*
  * txn.c - running a unit of work inside a transaction, with one deadline for all of it.
  */
-#include <errno.h>
 #include <inttypes.h>
-#include <time.h>
 
 #include "store/store_int.h"
 #include "util/clock.h"
@@ -71,7 +69,8 @@ static int txn_run(struct mnemo_store *st, const char *op, int64_t start, int64_
     for (;;) {
         int retry = 0;
         rc = txn_attempt(c, begin, fn, arg, &retry, err);
-        if (rc == 0 || !retry || mnemo_clock_mono_ns() + SNAPSHOT_RETRY_MS * MNEMO_NS_PER_MS >= deadline)
+        if (rc == 0 || !retry ||
+            mnemo_clock_mono_ns() + SNAPSHOT_RETRY_MS * MNEMO_NS_PER_MS >= deadline)
             break;
         mnemo_log_write(st->log, MNEMO_LOG_DEBUG, "retrying after busy snapshot", "op=%s", op);
         mnemo_clock_sleep_ms(SNAPSHOT_RETRY_MS);
@@ -86,14 +85,11 @@ int mnemo_store_write(struct mnemo_store *st, const char *op_name, int64_t timeo
 {
     int64_t start = mnemo_clock_mono_ns();
     int64_t deadline = mnemo_deadline_in_ms(timeout_ms);
-    struct timespec ts;
     int rc;
 
     /* One writer at a time inside this process: writers queue here, in memory, instead of
      * each holding a pooled connection while spinning on SQLite's file lock. */
-    mnemo__ns_to_timespec(deadline, &ts);
-    int lrc = pthread_mutex_clocklock(&st->write_mu, CLOCK_MONOTONIC, &ts);
-    if (lrc == ETIMEDOUT) {
+    if (mnemo__tlock_acquire(&st->write_lock, deadline) != 0) {
         rc = mnemo_err_set(err, MNEMO_ETIMEDOUT,
                            "operation '%s' timed out after %" PRId64
                            " ms waiting for the writer lock of '%s'",
@@ -101,13 +97,10 @@ int mnemo_store_write(struct mnemo_store *st, const char *op_name, int64_t timeo
         mnemo__store_op_done(st, op_name, start, rc);
         return rc;
     }
-    if (lrc != 0) {
-        rc = mnemo_err_set(err, MNEMO_EINTERNAL, "writer lock failed: errno %d", lrc);
-        mnemo__store_op_done(st, op_name, start, rc);
-        return rc;
-    }
     rc = txn_run(st, op_name, start, deadline, "BEGIN IMMEDIATE", fn, arg, err);
-    pthread_mutex_unlock(&st->write_mu);
+    mnemo__tlock_release(&st->write_lock);
+    if (rc == 0)
+        mnemo__checkpointer_kick(st);
     mnemo__store_op_done(st, op_name, start, rc);
     return rc;
 }

@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #define MNEMO_NS_PER_MS INT64_C(1000000)
-#define MNEMO_NS_PER_S INT64_C(1000000000)
+#define MNEMO_NS_PER_S  INT64_C(1000000000)
 
 /* Monotonic time in nanoseconds since an arbitrary fixed point. */
 int64_t mnemo_clock_mono_ns(void);

@@ -8,7 +8,7 @@
 
 #include "util/clock.h"
 
-#define KIB 1024
+#define KIB       1024
 #define SMALL_WAL (64 * KIB)
 
 struct fixture {
@@ -88,8 +88,7 @@ static void test_store_checkpoint_if_large_gates_on_threshold(void **state)
     grow_wal(st, 200);
     int64_t before = mnemo_store_wal_size(st);
     assert_true(before > 0);
-    assert_int_equal(
-        mnemo_store_checkpoint_if_large(st, INT64_C(1) << 30, 5000, &did, &r, &e), 0);
+    assert_int_equal(mnemo_store_checkpoint_if_large(st, INT64_C(1) << 30, 5000, &did, &r, &e), 0);
     assert_int_equal(did, 0);
     assert_true(mnemo_store_wal_size(st) == before); /* a no-op below the threshold */
 
@@ -131,9 +130,8 @@ static void test_store_checkpoint_reports_busy_while_a_reader_pins_the_wal(void 
     sqlite3_stmt *s = NULL;
 
     grow_wal(st, 100);
-    assert_int_equal(mnemo_store_acquire(st, "pinning-reader", mnemo_deadline_in_ms(5000),
-                                         &reader, &e),
-                     0);
+    assert_int_equal(
+        mnemo_store_acquire(st, "pinning-reader", mnemo_deadline_in_ms(5000), &reader, &e), 0);
     assert_int_equal(sqlite3_prepare_v2(mnemo_conn_db(reader), "SELECT id FROM t", -1, &s, NULL),
                      SQLITE_OK);
     assert_int_equal(sqlite3_step(s), SQLITE_ROW);
@@ -197,10 +195,9 @@ static void test_store_optimize_runs_analyze_and_truncates_wal(void **state)
     struct mnemo_conn *c = NULL;
     int64_t n = 0;
     assert_int_equal(mnemo_store_acquire(st, "stat1", mnemo_deadline_in_ms(1000), &c, &e), 0);
-    assert_int_equal(
-        mnemo_conn_query_int(c, "SELECT count(*) FROM sqlite_master WHERE name='sqlite_stat1'",
-                             &n, &e),
-        0);
+    assert_int_equal(mnemo_conn_query_int(
+                         c, "SELECT count(*) FROM sqlite_master WHERE name='sqlite_stat1'", &n, &e),
+                     0);
     mnemo_store_release(c);
     assert_int_equal(n, 1);
     assert_int_equal(mnemo_store_close(st), 0);
@@ -237,16 +234,14 @@ static void test_store_check_reports_sound_database(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_store_checkpoint_truncates_grown_wal, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_store_checkpoint_truncates_grown_wal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_checkpoint_if_large_gates_on_threshold, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_store_close_removes_wal_and_reopen_finds_every_row,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_store_checkpoint_reports_busy_while_a_reader_pins_the_wal, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_store_checkpointer_thread_bounds_wal, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_store_checkpointer_thread_bounds_wal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_optimize_runs_analyze_and_truncates_wal, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_store_optimize_with_expired_deadline_fails, setup,

@@ -295,8 +295,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_store_deadline_interrupts_cpu_bound_query, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_store_expired_deadline_refuses_work, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_store_expired_deadline_refuses_work, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_store_write_fails_at_deadline_while_another_process_holds_lock, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_write_waits_for_a_briefly_held_lock, setup,

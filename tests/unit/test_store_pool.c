@@ -120,8 +120,7 @@ static void test_store_release_resets_leaked_statement_and_logs_sql(void **state
     sqlite3_stmt *s = NULL;
     assert_int_equal(su_insert_rows(st, 50, 100, 50, &e), 0);
 
-    assert_int_equal(mnemo_store_acquire(st, "careless-reader", mnemo_deadline_in_ms(1000), &c,
-                                         &e),
+    assert_int_equal(mnemo_store_acquire(st, "careless-reader", mnemo_deadline_in_ms(1000), &c, &e),
                      0);
     assert_int_equal(
         sqlite3_prepare_v2(mnemo_conn_db(c), "SELECT id, body FROM t ORDER BY id", -1, &s, NULL),
@@ -160,9 +159,8 @@ static void test_store_release_rolls_back_leaked_transaction(void **state)
     struct mnemo_store *st = open_pool(f, 2, log);
     struct mnemo_conn *c = NULL;
     struct mnemo_err e = {0};
-    assert_int_equal(mnemo_store_acquire(st, "forgetful-writer", mnemo_deadline_in_ms(1000), &c,
-                                         &e),
-                     0);
+    assert_int_equal(
+        mnemo_store_acquire(st, "forgetful-writer", mnemo_deadline_in_ms(1000), &c, &e), 0);
     assert_int_equal(mnemo_conn_exec(c, "BEGIN IMMEDIATE; INSERT INTO t(body) VALUES ('lost')", &e),
                      0);
     mnemo_store_release(c);
