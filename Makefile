@@ -1,0 +1,104 @@
+# Makefile - a thin wrapper over CMake and ctest. CMakeLists.txt is the build; this file only
+# names the everyday commands. See README.md, "Development".
+#
+#   make deps       install missing Debian packages (scripts/deps.sh; does nothing when all present)
+#   make build      configure and build in build/ (RelWithDebInfo)
+#   make run        build, create the default store and print `mnemo doctor`
+#   make test       the suite in build/, the concurrency tests under TSan in build-tsan/, then
+#                   the whole suite under ASan+UBSan in build-asan/ (its ctest summary prints last)
+#   make bench      build and run every build/bench_* program
+#   make fmt        clang-format the sources in place; make fmt-check only reports
+#   make clean      remove the build directories
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := build
+
+JOBS ?= 2
+# The sanitizer builds use clang, so every `make test` also proves the tree warning-free with
+# both compilers (the normal build uses the default cc, gcc on Debian).
+SAN_CC ?= clang
+# Sanitizer builds keep assertions on (Debug) but optimize a little so timing tests stay
+# meaningful.
+SAN_CMAKE_FLAGS := -DCMAKE_C_COMPILER=$(SAN_CC) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS_DEBUG="-g -O1"
+
+# Any sanitizer report fails the test that triggered it.
+ASAN_ENV := ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:print_stacktrace=1:strict_string_checks=1 \
+            UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+TSAN_ENV := TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+
+# TSan maps its shadow memory at fixed addresses; with a kernel that randomizes mmap more than
+# the runtime expects, a program's mappings can land there and TSan aborts with "unexpected
+# memory mapping" before any test runs. setarch -R turns address randomization off for ctest
+# and every process it starts, where the kernel allows it.
+ARCH := $(shell uname -m)
+TSAN_RUN := $(shell setarch $(ARCH) -R true >/dev/null 2>&1 && echo setarch $(ARCH) -R)
+
+FMT_FILES = $(shell find src tests bench -type f \( -name '*.c' -o -name '*.h' \) 2>/dev/null | sort)
+
+.PHONY: deps build run test test-normal test-tsan test-asan bench fmt fmt-check clean
+
+deps:
+	scripts/deps.sh
+
+define build_normal
+	cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake --build build -j$(JOBS)
+endef
+
+define run_tests_normal
+	$(build_normal)
+	ctest --test-dir build --output-on-failure
+endef
+
+define run_tests_tsan
+	cmake -S . -B build-tsan $(SAN_CMAKE_FLAGS) -DMNEMO_SANITIZE=thread
+	cmake --build build-tsan -j$(JOBS)
+	$(TSAN_ENV) $(TSAN_RUN) ctest --test-dir build-tsan -L concurrency --no-tests=error --output-on-failure
+endef
+
+define run_tests_asan
+	cmake -S . -B build-asan $(SAN_CMAKE_FLAGS) -DMNEMO_SANITIZE=address,undefined
+	cmake --build build-asan -j$(JOBS)
+	$(ASAN_ENV) ctest --test-dir build-asan --output-on-failure
+endef
+
+build: deps
+	$(build_normal)
+
+run: build
+	./build/mnemo init
+	./build/mnemo doctor
+
+# The ASan+UBSan run of the whole suite comes last, so its ctest summary is the last line.
+test: deps
+	$(run_tests_normal)
+	$(run_tests_tsan)
+	$(run_tests_asan)
+
+test-normal: deps
+	$(run_tests_normal)
+
+test-tsan: deps
+	$(run_tests_tsan)
+
+test-asan: deps
+	$(run_tests_asan)
+
+bench: build
+	@found=0; \
+	for b in build/bench_*; do \
+		if [[ -f "$$b" && -x "$$b" ]]; then \
+			found=1; echo "== $$b"; "$$b"; \
+		fi; \
+	done; \
+	if [[ $$found -eq 0 ]]; then echo "make bench: no benchmarks (bench/bench_*.c) to run"; fi
+
+fmt: deps
+	clang-format -i $(FMT_FILES)
+
+fmt-check: deps
+	clang-format --dry-run --Werror $(FMT_FILES)
+
+clean:
+	rm -rf build build-tsan build-asan
