@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "util/log.h"
@@ -158,6 +159,9 @@ int main(int argc, char **argv)
 {
     struct mnemo_cli cli;
 
+    /* Memories are private: the database, its -wal/-shm and anything else mnemo creates are
+     * readable by the user alone, whatever the login shell's umask. */
+    umask(077);
     memset(&cli, 0, sizeof cli);
     cli.commands = commands;
     cli.n_commands = sizeof commands / sizeof commands[0];

@@ -51,7 +51,8 @@ struct mnemo_err {
 /* Static text for a code ("deadline exceeded"); "unknown error" for codes not in the table. */
 const char *mnemo_strerror(int rc);
 
-/* The code's name as it appears in JSON and logs ("MNEMO_ETIMEDOUT"). */
+/* The code's name as it appears in JSON and logs ("MNEMO_ETIMEDOUT"); "MNEMO_EUNKNOWN" for a
+ * code not in the table. */
 const char *mnemo_rcname(int rc);
 
 /* The HTTP status a worker answers with for this code (500 for unknown codes). */

@@ -19,8 +19,8 @@
 /*
  * Creates path and any missing parents with mode (subject to umask for parents, applied
  * exactly to the leaf). An existing directory is success and its mode is left as it is.
- * Returns 0, MNEMO_EACCES, MNEMO_ENOSPC, MNEMO_EEXIST (a component is not a directory) or
- * MNEMO_EIO, with detail naming the path.
+ * Returns 0, MNEMO_EACCES, MNEMO_ENOSPC, MNEMO_EEXIST (a component is not a directory),
+ * MNEMO_EINVAL (empty or over-long path) or MNEMO_EIO, with detail naming the path.
  */
 int mnemo_fs_mkdir_p(const char *path, mode_t mode, struct mnemo_err *err);
 
@@ -32,7 +32,8 @@ int mnemo_fs_mkdir_p(const char *path, mode_t mode, struct mnemo_err *err);
 int mnemo_fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
                           struct mnemo_err *err);
 
-/* Size of path in bytes via stat(). Returns 0, MNEMO_ENOTFOUND or MNEMO_EIO; *out 0 on error. */
+/* Size of path in bytes via stat(). Returns 0, MNEMO_ENOTFOUND (also for a non-directory in
+ * the path), MNEMO_EACCES, MNEMO_EINVAL (NULL argument) or MNEMO_EIO; *out 0 on error. */
 int mnemo_fs_size(const char *path, int64_t *out, struct mnemo_err *err);
 
 /* True when path exists (stat succeeds). */
@@ -40,8 +41,8 @@ int mnemo_fs_exists(const char *path);
 
 /*
  * Reads a whole regular file of at most max bytes into a malloc'd NUL-terminated buffer.
- * Not for database files. Returns 0, MNEMO_ENOTFOUND, MNEMO_ETOOBIG, MNEMO_ENOMEM or
- * MNEMO_EIO. The caller frees *out.
+ * Not for database files. Returns 0, MNEMO_ENOTFOUND, MNEMO_EACCES, MNEMO_ETOOBIG,
+ * MNEMO_ENOMEM, MNEMO_EINVAL or MNEMO_EIO. The caller frees *out.
  */
 int mnemo_fs_read_all(const char *path, size_t max, char **out, size_t *len, struct mnemo_err *err);
 

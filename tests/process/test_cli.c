@@ -280,13 +280,17 @@ static void test_cli_init_creates_home_0700_and_database_idempotently(void **sta
     char wal[700];
 
     snprintf(wal, sizeof wal, "%s-wal", f->db);
+    mode_t old_umask = umask(022); /* the child inherits a permissive umask */
     struct result r = run(f, "init", NULL);
+    umask(old_umask);
     expect_status(&r, 0);
     expect_contains(r.out, f->db);
     assert_string_equal(r.err, "");
     result_free(&r);
     assert_int_equal(mode_of(f->home), 0700);
     assert_true(tu_file_size(f->db) > 0);
+    /* The database is the user's alone, even under a permissive umask. */
+    assert_int_equal(mode_of(f->db), 0600);
     /* A clean close leaves no write-ahead log behind. */
     assert_int_equal(tu_file_size(wal), -1);
 
