@@ -11,6 +11,27 @@ const struct mnemo_store_migration su_migrations[] = {
 };
 const int su_n_migrations = 1;
 
+int su_setup(void **state)
+{
+    struct su_fixture *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    tu_dir_make(&f->dir);
+    tu_path(&f->dir, "mnemo.db", f->db, sizeof f->db);
+    tu_path(&f->dir, "test.log", f->log, sizeof f->log);
+    snprintf(f->wal, sizeof f->wal, "%s-wal", f->db);
+    snprintf(f->shm, sizeof f->shm, "%s-shm", f->db);
+    *state = f;
+    return 0;
+}
+
+int su_teardown(void **state)
+{
+    struct su_fixture *f = *state;
+    tu_dir_remove(&f->dir);
+    free(f);
+    return 0;
+}
+
 struct mnemo_store *su_open(const char *path, const struct mnemo_store_config *cfg, unsigned flags,
                             struct mnemo_log *log)
 {

@@ -9,6 +9,19 @@
 
 #include "testutil.h"
 
+/* A fresh temp directory per test with the paths a store test needs inside it. */
+struct su_fixture {
+    struct tu_dir dir;
+    char db[300];  /* dir/mnemo.db */
+    char wal[310]; /* its -wal */
+    char shm[310]; /* its -shm */
+    char log[300]; /* dir/test.log */
+};
+
+/* cmocka setup/teardown creating and removing a struct su_fixture in *state. */
+int su_setup(void **state);
+int su_teardown(void **state);
+
 /* The test schema: migration 1 creates t(id INTEGER PRIMARY KEY, body TEXT NOT NULL). */
 extern const struct mnemo_store_migration su_migrations[];
 extern const int su_n_migrations;

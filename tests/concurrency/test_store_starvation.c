@@ -11,31 +11,6 @@
 
 #define MIB (1024 * 1024)
 
-struct fixture {
-    struct tu_dir dir;
-    char db[300];
-    char log[300];
-};
-
-static int setup(void **state)
-{
-    struct fixture *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    tu_dir_make(&f->dir);
-    tu_path(&f->dir, "mnemo.db", f->db, sizeof f->db);
-    tu_path(&f->dir, "test.log", f->log, sizeof f->log);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    tu_dir_remove(&f->dir);
-    free(f);
-    return 0;
-}
-
 /* Production thresholds; only the period is shortened so the test does not last a minute. */
 static void starvation_config(struct mnemo_store_config *cfg)
 {
@@ -73,7 +48,7 @@ static int64_t wait_wal_below(struct mnemo_store *st, int64_t bound, int64_t tim
 
 static void test_store_leaked_pooled_statement_does_not_pin_wal(void **state)
 {
-    struct fixture *f = *state;
+    struct su_fixture *f = *state;
     struct mnemo_store_config cfg;
     struct mnemo_log *log = tu_log_open(f->log);
     starvation_config(&cfg);
@@ -108,7 +83,7 @@ static void test_store_leaked_pooled_statement_does_not_pin_wal(void **state)
 
 static void test_store_checkpointer_reports_starvation_and_recovers(void **state)
 {
-    struct fixture *f = *state;
+    struct su_fixture *f = *state;
     struct mnemo_store_config cfg;
     struct mnemo_log *log = tu_log_open(f->log);
     starvation_config(&cfg);
@@ -168,10 +143,10 @@ static void test_store_checkpointer_reports_starvation_and_recovers(void **state
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_store_leaked_pooled_statement_does_not_pin_wal, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_store_leaked_pooled_statement_does_not_pin_wal,
+                                        su_setup, su_teardown),
         cmocka_unit_test_setup_teardown(test_store_checkpointer_reports_starvation_and_recovers,
-                                        setup, teardown),
+                                        su_setup, su_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

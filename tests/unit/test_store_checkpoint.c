@@ -11,35 +11,8 @@
 #define KIB       1024
 #define SMALL_WAL (64 * KIB)
 
-struct fixture {
-    struct tu_dir dir;
-    char db[300];
-    char wal[310];
-    char shm[310];
-};
-
-static int setup(void **state)
-{
-    struct fixture *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    tu_dir_make(&f->dir);
-    tu_path(&f->dir, "mnemo.db", f->db, sizeof f->db);
-    snprintf(f->wal, sizeof f->wal, "%s-wal", f->db);
-    snprintf(f->shm, sizeof f->shm, "%s-shm", f->db);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    tu_dir_remove(&f->dir);
-    free(f);
-    return 0;
-}
-
 /* The checkpointer off, autocheckpoint off: only explicit checkpoints shrink the WAL. */
-static struct mnemo_store *open_manual(struct fixture *f)
+static struct mnemo_store *open_manual(struct su_fixture *f)
 {
     struct mnemo_store_config cfg;
     mnemo_store_config_init(&cfg);
@@ -56,7 +29,7 @@ static void grow_wal(struct mnemo_store *st, int rows)
 
 static void test_store_checkpoint_truncates_grown_wal(void **state)
 {
-    struct fixture *f = *state;
+    struct su_fixture *f = *state;
     struct mnemo_store *st = open_manual(f);
     struct mnemo_store_checkpoint_result r;
     struct mnemo_err e = {0};
@@ -79,7 +52,7 @@ static void test_store_checkpoint_truncates_grown_wal(void **state)
 
 static void test_store_checkpoint_if_large_gates_on_threshold(void **state)
 {
-    struct fixture *f = *state;
+    struct su_fixture *f = *state;
     struct mnemo_store *st = open_manual(f);
     struct mnemo_store_checkpoint_result r;
     struct mnemo_err e = {0};
@@ -102,7 +75,7 @@ static void test_store_checkpoint_if_large_gates_on_threshold(void **state)
 
 static void test_store_close_removes_wal_and_reopen_finds_every_row(void **state)
 {
-    struct fixture *f = *state;
+    struct su_fixture *f = *state;
     struct mnemo_store *st = open_manual(f);
     grow_wal(st, 800);
     assert_true(tu_file_size(f->wal) > 0);
@@ -118,7 +91,7 @@ static void test_store_close_removes_wal_and_reopen_finds_every_row(void **state
 
 static void test_store_checkpoint_reports_busy_while_a_reader_pins_the_wal(void **state)
 {
-    struct fixture *f = *state;
+    struct su_fixture *f = *state;
     struct mnemo_store_config cfg;
     mnemo_store_config_init(&cfg);
     cfg.wal_autocheckpoint = 0;
@@ -162,7 +135,7 @@ static void test_store_checkpoint_reports_busy_while_a_reader_pins_the_wal(void 
 
 static void test_store_checkpointer_thread_bounds_wal(void **state)
 {
-    struct fixture *f = *state;
+    struct su_fixture *f = *state;
     struct mnemo_store_config cfg;
     mnemo_store_config_init(&cfg);
     cfg.wal_autocheckpoint = 0; /* only the checkpointer thread may reclaim the WAL */
@@ -184,7 +157,7 @@ static void test_store_checkpointer_thread_bounds_wal(void **state)
 
 static void test_store_optimize_runs_analyze_and_truncates_wal(void **state)
 {
-    struct fixture *f = *state;
+    struct su_fixture *f = *state;
     struct mnemo_store *st = open_manual(f);
     struct mnemo_err e = {0};
     grow_wal(st, 300);
@@ -205,7 +178,7 @@ static void test_store_optimize_runs_analyze_and_truncates_wal(void **state)
 
 static void test_store_optimize_with_expired_deadline_fails(void **state)
 {
-    struct fixture *f = *state;
+    struct su_fixture *f = *state;
     struct mnemo_store *st = open_manual(f);
     struct mnemo_err e = {0};
     grow_wal(st, 50);
@@ -218,7 +191,7 @@ static void test_store_optimize_with_expired_deadline_fails(void **state)
 
 static void test_store_check_reports_sound_database(void **state)
 {
-    struct fixture *f = *state;
+    struct su_fixture *f = *state;
     struct mnemo_store *st = open_manual(f);
     struct mnemo_err e = {0};
     struct mnemo_strbuf problems;
@@ -234,19 +207,22 @@ static void test_store_check_reports_sound_database(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_store_checkpoint_truncates_grown_wal, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_store_checkpoint_if_large_gates_on_threshold, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_store_checkpoint_truncates_grown_wal, su_setup,
+                                        su_teardown),
+        cmocka_unit_test_setup_teardown(test_store_checkpoint_if_large_gates_on_threshold, su_setup,
+                                        su_teardown),
         cmocka_unit_test_setup_teardown(test_store_close_removes_wal_and_reopen_finds_every_row,
-                                        setup, teardown),
+                                        su_setup, su_teardown),
         cmocka_unit_test_setup_teardown(
-            test_store_checkpoint_reports_busy_while_a_reader_pins_the_wal, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_store_checkpointer_thread_bounds_wal, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_store_optimize_runs_analyze_and_truncates_wal, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_store_optimize_with_expired_deadline_fails, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_store_check_reports_sound_database, setup, teardown),
+            test_store_checkpoint_reports_busy_while_a_reader_pins_the_wal, su_setup, su_teardown),
+        cmocka_unit_test_setup_teardown(test_store_checkpointer_thread_bounds_wal, su_setup,
+                                        su_teardown),
+        cmocka_unit_test_setup_teardown(test_store_optimize_runs_analyze_and_truncates_wal,
+                                        su_setup, su_teardown),
+        cmocka_unit_test_setup_teardown(test_store_optimize_with_expired_deadline_fails, su_setup,
+                                        su_teardown),
+        cmocka_unit_test_setup_teardown(test_store_check_reports_sound_database, su_setup,
+                                        su_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,31 +15,6 @@
 /* Scheduling noise allowed on top of a deadline (the sanitizer builds are slower). */
 #define SLACK_MS 100
 
-struct fixture {
-    struct tu_dir dir;
-    char db[300];
-    char log[300];
-};
-
-static int setup(void **state)
-{
-    struct fixture *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    tu_dir_make(&f->dir);
-    tu_path(&f->dir, "mnemo.db", f->db, sizeof f->db);
-    tu_path(&f->dir, "test.log", f->log, sizeof f->log);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    tu_dir_remove(&f->dir);
-    free(f);
-    return 0;
-}
-
 static int endless_count_fn(struct mnemo_conn *c, void *arg, struct mnemo_err *err)
 {
     int64_t n = 0;
@@ -58,7 +33,7 @@ static int insert_one_fn(struct mnemo_conn *c, void *arg, struct mnemo_err *err)
 
 static void test_store_deadline_interrupts_cpu_bound_query(void **state)
 {
-    struct fixture *f = *state;
+    struct su_fixture *f = *state;
     struct mnemo_store *st = su_open(f->db, NULL, MNEMO_STORE_NO_CHECKPOINTER, NULL);
     struct mnemo_err e = {0};
     int64_t t0 = tu_now_ms();
@@ -76,7 +51,7 @@ static void test_store_deadline_interrupts_cpu_bound_query(void **state)
 
 static void test_store_expired_deadline_refuses_work(void **state)
 {
-    struct fixture *f = *state;
+    struct su_fixture *f = *state;
     struct mnemo_store *st = su_open(f->db, NULL, MNEMO_STORE_NO_CHECKPOINTER, NULL);
     struct mnemo_err e = {0};
     assert_int_equal(mnemo_store_write(st, "too-late", 0, insert_one_fn, NULL, &e),
@@ -161,7 +136,7 @@ static void create_schema(const char *db)
 
 static void test_store_write_fails_at_deadline_while_another_process_holds_lock(void **state)
 {
-    struct fixture *f = *state;
+    struct su_fixture *f = *state;
     struct locker l;
     struct mnemo_err e = {0};
     create_schema(f->db);
@@ -187,7 +162,7 @@ static void test_store_write_fails_at_deadline_while_another_process_holds_lock(
 
 static void test_store_write_waits_for_a_briefly_held_lock(void **state)
 {
-    struct fixture *f = *state;
+    struct su_fixture *f = *state;
     struct locker l;
     struct mnemo_err e = {0};
     create_schema(f->db);
@@ -208,7 +183,7 @@ static void test_store_write_waits_for_a_briefly_held_lock(void **state)
 
 static void test_store_busy_timeout_ends_lock_wait_before_deadline(void **state)
 {
-    struct fixture *f = *state;
+    struct su_fixture *f = *state;
     struct locker l;
     struct mnemo_err e = {0};
     struct mnemo_store_config cfg;
@@ -257,7 +232,7 @@ static int stale_snapshot_fn(struct mnemo_conn *c, void *arg, struct mnemo_err *
 
 static void test_store_busy_snapshot_is_retried(void **state)
 {
-    struct fixture *f = *state;
+    struct su_fixture *f = *state;
     struct mnemo_store *st = su_open(f->db, NULL, MNEMO_STORE_NO_CHECKPOINTER, NULL);
     struct mnemo_err e = {0};
     struct snapshot_args a = {.st = st};
@@ -271,7 +246,7 @@ static void test_store_busy_snapshot_is_retried(void **state)
 
 static void test_store_slow_operations_are_logged_by_name(void **state)
 {
-    struct fixture *f = *state;
+    struct su_fixture *f = *state;
     struct mnemo_store_config cfg;
     struct mnemo_err e = {0};
     struct mnemo_log *log = tu_log_open(f->log);
@@ -293,18 +268,20 @@ int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_store_deadline_interrupts_cpu_bound_query, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_store_expired_deadline_refuses_work, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_deadline_interrupts_cpu_bound_query, su_setup,
+                                        su_teardown),
+        cmocka_unit_test_setup_teardown(test_store_expired_deadline_refuses_work, su_setup,
+                                        su_teardown),
         cmocka_unit_test_setup_teardown(
-            test_store_write_fails_at_deadline_while_another_process_holds_lock, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_store_write_waits_for_a_briefly_held_lock, setup,
-                                        teardown),
+            test_store_write_fails_at_deadline_while_another_process_holds_lock, su_setup,
+            su_teardown),
+        cmocka_unit_test_setup_teardown(test_store_write_waits_for_a_briefly_held_lock, su_setup,
+                                        su_teardown),
         cmocka_unit_test_setup_teardown(test_store_busy_timeout_ends_lock_wait_before_deadline,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_store_busy_snapshot_is_retried, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_store_slow_operations_are_logged_by_name, setup,
-                                        teardown),
+                                        su_setup, su_teardown),
+        cmocka_unit_test_setup_teardown(test_store_busy_snapshot_is_retried, su_setup, su_teardown),
+        cmocka_unit_test_setup_teardown(test_store_slow_operations_are_logged_by_name, su_setup,
+                                        su_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,29 +14,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-struct fixture {
-    struct tu_dir dir;
-    char db[300];
-};
-
-static int setup(void **state)
-{
-    struct fixture *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    tu_dir_make(&f->dir);
-    tu_path(&f->dir, "mnemo.db", f->db, sizeof f->db);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    tu_dir_remove(&f->dir);
-    free(f);
-    return 0;
-}
-
 static int try_open(const char *path, unsigned flags, struct mnemo_store **st, struct mnemo_err *e)
 {
     struct mnemo_store_config cfg;
@@ -60,7 +37,7 @@ static void assert_no_sidecars(const char *db)
 
 static void test_store_missing_directory_is_reported(void **state)
 {
-    struct fixture *f = *state;
+    struct su_fixture *f = *state;
     char path[320];
     struct mnemo_store *st;
     struct mnemo_err e = {0};
@@ -73,7 +50,7 @@ static void test_store_missing_directory_is_reported(void **state)
 
 static void test_store_missing_file_without_create_is_reported(void **state)
 {
-    struct fixture *f = *state;
+    struct su_fixture *f = *state;
     struct mnemo_store *st;
     struct mnemo_err e = {0};
     assert_int_equal(try_open(f->db, 0, &st, &e), MNEMO_ENOTFOUND);
@@ -84,7 +61,7 @@ static void test_store_missing_file_without_create_is_reported(void **state)
 
 static void test_store_non_database_file_is_refused_unchanged(void **state)
 {
-    struct fixture *f = *state;
+    struct su_fixture *f = *state;
     struct mnemo_store *st;
     struct mnemo_err e = {0};
     char text[8192];
@@ -107,7 +84,7 @@ static void test_store_non_database_file_is_refused_unchanged(void **state)
 
 static void test_store_corrupt_database_is_refused_unchanged(void **state)
 {
-    struct fixture *f = *state;
+    struct su_fixture *f = *state;
     struct mnemo_store *st;
     struct mnemo_err e = {0};
     assert_int_equal(try_open(f->db, MNEMO_STORE_CREATE, &st, &e), 0);
@@ -139,7 +116,7 @@ static void test_store_corrupt_database_is_refused_unchanged(void **state)
 
 static void test_store_check_full_finds_damaged_data_page(void **state)
 {
-    struct fixture *f = *state;
+    struct su_fixture *f = *state;
     struct mnemo_store *st;
     struct mnemo_err e = {0};
     assert_int_equal(try_open(f->db, MNEMO_STORE_CREATE, &st, &e), 0);
@@ -201,7 +178,7 @@ static int open_in_readonly_dir(const char *db)
 
 static void test_store_read_only_directory_is_reported(void **state)
 {
-    struct fixture *f = *state;
+    struct su_fixture *f = *state;
     char sub[300], db[320];
     snprintf(sub, sizeof sub, "%s/ro", f->dir.path);
     snprintf(db, sizeof db, "%s/mnemo.db", sub);
@@ -280,7 +257,7 @@ static int fill_disk(const char *dir)
 
 static void test_store_full_disk_fails_cleanly_and_keeps_committed_rows(void **state)
 {
-    struct fixture *f = *state;
+    struct su_fixture *f = *state;
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0)
@@ -294,19 +271,20 @@ static void test_store_full_disk_fails_cleanly_and_keeps_committed_rows(void **s
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_store_missing_directory_is_reported, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_store_missing_file_without_create_is_reported, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_store_non_database_file_is_refused_unchanged, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_store_corrupt_database_is_refused_unchanged, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_store_check_full_finds_damaged_data_page, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_store_read_only_directory_is_reported, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_store_missing_directory_is_reported, su_setup,
+                                        su_teardown),
+        cmocka_unit_test_setup_teardown(test_store_missing_file_without_create_is_reported,
+                                        su_setup, su_teardown),
+        cmocka_unit_test_setup_teardown(test_store_non_database_file_is_refused_unchanged, su_setup,
+                                        su_teardown),
+        cmocka_unit_test_setup_teardown(test_store_corrupt_database_is_refused_unchanged, su_setup,
+                                        su_teardown),
+        cmocka_unit_test_setup_teardown(test_store_check_full_finds_damaged_data_page, su_setup,
+                                        su_teardown),
+        cmocka_unit_test_setup_teardown(test_store_read_only_directory_is_reported, su_setup,
+                                        su_teardown),
         cmocka_unit_test_setup_teardown(test_store_full_disk_fails_cleanly_and_keeps_committed_rows,
-                                        setup, teardown),
+                                        su_setup, su_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

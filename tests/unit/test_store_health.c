@@ -10,32 +10,9 @@
 
 #include "util/clock.h"
 
-struct fixture {
-    struct tu_dir dir;
-    char db[300];
-};
-
-static int setup(void **state)
-{
-    struct fixture *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    tu_dir_make(&f->dir);
-    tu_path(&f->dir, "mnemo.db", f->db, sizeof f->db);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    tu_dir_remove(&f->dir);
-    free(f);
-    return 0;
-}
-
 static void test_store_health_is_cached_for_its_ttl(void **state)
 {
-    struct fixture *f = *state;
+    struct su_fixture *f = *state;
     struct mnemo_store_config cfg;
     struct mnemo_store_health a, b, c;
     mnemo_store_config_init(&cfg);
@@ -62,7 +39,7 @@ static void test_store_health_is_cached_for_its_ttl(void **state)
 
 static void test_store_forced_health_bypasses_cache(void **state)
 {
-    struct fixture *f = *state;
+    struct su_fixture *f = *state;
     struct mnemo_store_health a, b, c;
     struct mnemo_store *st = su_open(f->db, NULL, MNEMO_STORE_NO_CHECKPOINTER, NULL);
     assert_int_equal(mnemo_store_health(st, 0, &a), 0);
@@ -82,7 +59,7 @@ static void test_store_forced_health_bypasses_cache(void **state)
 
 static void test_store_health_degrades_when_pool_is_exhausted(void **state)
 {
-    struct fixture *f = *state;
+    struct su_fixture *f = *state;
     struct mnemo_store *st = su_open(f->db, NULL, MNEMO_STORE_NO_CHECKPOINTER, NULL);
     struct mnemo_conn *c[4];
     struct mnemo_err e = {0};
@@ -179,7 +156,7 @@ static void test_store_health_rules_match_original(void **state)
 
 static void test_store_p95_reported_only_after_20_samples(void **state)
 {
-    struct fixture *f = *state;
+    struct su_fixture *f = *state;
     struct mnemo_store *st = su_open(f->db, NULL, MNEMO_STORE_NO_CHECKPOINTER, NULL);
     struct mnemo_store_metrics m;
     mnemo_store_metrics(st, &m);
@@ -210,7 +187,7 @@ static void test_store_p95_reported_only_after_20_samples(void **state)
 
 static void test_store_health_json_has_documented_fields(void **state)
 {
-    struct fixture *f = *state;
+    struct su_fixture *f = *state;
     struct mnemo_store *st = su_open(f->db, NULL, MNEMO_STORE_NO_CHECKPOINTER, NULL);
     struct mnemo_store_health h;
     struct mnemo_strbuf sb;
@@ -242,15 +219,17 @@ static void test_store_health_json_has_documented_fields(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_store_health_is_cached_for_its_ttl, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_store_forced_health_bypasses_cache, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_store_health_degrades_when_pool_is_exhausted, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_store_health_is_cached_for_its_ttl, su_setup,
+                                        su_teardown),
+        cmocka_unit_test_setup_teardown(test_store_forced_health_bypasses_cache, su_setup,
+                                        su_teardown),
+        cmocka_unit_test_setup_teardown(test_store_health_degrades_when_pool_is_exhausted, su_setup,
+                                        su_teardown),
         cmocka_unit_test(test_store_health_rules_match_original),
-        cmocka_unit_test_setup_teardown(test_store_p95_reported_only_after_20_samples, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_store_health_json_has_documented_fields, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_store_p95_reported_only_after_20_samples, su_setup,
+                                        su_teardown),
+        cmocka_unit_test_setup_teardown(test_store_health_json_has_documented_fields, su_setup,
+                                        su_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

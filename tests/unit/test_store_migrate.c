@@ -2,34 +2,11 @@
  * test_store_migrate.c - migrations apply once, atomically, in order; a newer schema is
  * refused without being touched.
  */
-#include "testutil.h"
+#include "storeutil.h"
 
 #include <string.h>
 
 #include "util/clock.h"
-
-struct fixture {
-    struct tu_dir dir;
-    char db[300];
-};
-
-static int setup(void **state)
-{
-    struct fixture *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    tu_dir_make(&f->dir);
-    tu_path(&f->dir, "mnemo.db", f->db, sizeof f->db);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    tu_dir_remove(&f->dir);
-    free(f);
-    return 0;
-}
 
 static int seed_fn(sqlite3 *db, struct mnemo_err *err)
 {
@@ -78,7 +55,7 @@ static int64_t query(struct mnemo_store *st, const char *sql)
 
 static void test_store_migrations_apply_once_and_are_idempotent_on_reopen(void **state)
 {
-    struct fixture *f = *state;
+    struct su_fixture *f = *state;
     struct mnemo_store *st = NULL;
     struct mnemo_err e = {0};
     for (int round = 0; round < 3; round++) {
@@ -100,7 +77,7 @@ static void test_store_migrations_apply_once_and_are_idempotent_on_reopen(void *
 
 static void test_store_newer_schema_is_refused_untouched(void **state)
 {
-    struct fixture *f = *state;
+    struct su_fixture *f = *state;
     struct mnemo_store *st = NULL;
     struct mnemo_err e = {0};
     assert_int_equal(open_with(f->db, v1_v3, 3, &st, &e), 0);
@@ -125,7 +102,7 @@ static void test_store_newer_schema_is_refused_untouched(void **state)
 
 static void test_store_failed_migration_rolls_back_whole_step(void **state)
 {
-    struct fixture *f = *state;
+    struct su_fixture *f = *state;
     struct mnemo_store *st = NULL;
     struct mnemo_err e = {0};
     const struct mnemo_store_migration broken[] = {
@@ -148,7 +125,7 @@ static void test_store_failed_migration_rolls_back_whole_step(void **state)
 
 static void test_store_invalid_migration_list_is_refused(void **state)
 {
-    struct fixture *f = *state;
+    struct su_fixture *f = *state;
     struct mnemo_store *st = NULL;
     struct mnemo_err e = {0};
     const struct mnemo_store_migration unordered[] = {
@@ -165,13 +142,13 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(
-            test_store_migrations_apply_once_and_are_idempotent_on_reopen, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_store_newer_schema_is_refused_untouched, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_store_failed_migration_rolls_back_whole_step, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_store_invalid_migration_list_is_refused, setup,
-                                        teardown),
+            test_store_migrations_apply_once_and_are_idempotent_on_reopen, su_setup, su_teardown),
+        cmocka_unit_test_setup_teardown(test_store_newer_schema_is_refused_untouched, su_setup,
+                                        su_teardown),
+        cmocka_unit_test_setup_teardown(test_store_failed_migration_rolls_back_whole_step, su_setup,
+                                        su_teardown),
+        cmocka_unit_test_setup_teardown(test_store_invalid_migration_list_is_refused, su_setup,
+                                        su_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

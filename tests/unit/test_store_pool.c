@@ -9,32 +9,7 @@
 
 #include "util/clock.h"
 
-struct fixture {
-    struct tu_dir dir;
-    char db[300];
-    char log[300];
-};
-
-static int setup(void **state)
-{
-    struct fixture *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    tu_dir_make(&f->dir);
-    tu_path(&f->dir, "mnemo.db", f->db, sizeof f->db);
-    tu_path(&f->dir, "test.log", f->log, sizeof f->log);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    tu_dir_remove(&f->dir);
-    free(f);
-    return 0;
-}
-
-static struct mnemo_store *open_pool(struct fixture *f, int max_conns, struct mnemo_log *log)
+static struct mnemo_store *open_pool(struct su_fixture *f, int max_conns, struct mnemo_log *log)
 {
     struct mnemo_store_config cfg;
     mnemo_store_config_init(&cfg);
@@ -45,7 +20,7 @@ static struct mnemo_store *open_pool(struct fixture *f, int max_conns, struct mn
 
 static void test_store_acquire_times_out_when_pool_exhausted(void **state)
 {
-    struct fixture *f = *state;
+    struct su_fixture *f = *state;
     struct mnemo_store *st = open_pool(f, 2, NULL);
     struct mnemo_conn *a = NULL, *b = NULL, *c = NULL;
     struct mnemo_err e = {0};
@@ -91,7 +66,7 @@ static void *release_later(void *arg)
 
 static void test_store_acquire_waits_for_a_released_connection(void **state)
 {
-    struct fixture *f = *state;
+    struct su_fixture *f = *state;
     struct mnemo_store *st = open_pool(f, 1, NULL);
     struct mnemo_conn *a = NULL, *b = NULL;
     struct mnemo_err e = {0};
@@ -112,7 +87,7 @@ static void test_store_acquire_waits_for_a_released_connection(void **state)
 
 static void test_store_release_resets_leaked_statement_and_logs_sql(void **state)
 {
-    struct fixture *f = *state;
+    struct su_fixture *f = *state;
     struct mnemo_log *log = tu_log_open(f->log);
     struct mnemo_store *st = open_pool(f, 1, log);
     struct mnemo_conn *c = NULL;
@@ -154,7 +129,7 @@ static void test_store_release_resets_leaked_statement_and_logs_sql(void **state
 
 static void test_store_release_rolls_back_leaked_transaction(void **state)
 {
-    struct fixture *f = *state;
+    struct su_fixture *f = *state;
     struct mnemo_log *log = tu_log_open(f->log);
     struct mnemo_store *st = open_pool(f, 2, log);
     struct mnemo_conn *c = NULL;
@@ -184,7 +159,7 @@ static void test_store_release_rolls_back_leaked_transaction(void **state)
 
 static void test_store_pool_warms_up_to_max_at_open(void **state)
 {
-    struct fixture *f = *state;
+    struct su_fixture *f = *state;
     struct mnemo_store *st = open_pool(f, 3, NULL);
     struct mnemo_store_pool_stats ps;
     mnemo_store_pool_stats(st, &ps);
@@ -213,7 +188,7 @@ static int insert_then_fail_fn(struct mnemo_conn *c, void *arg, struct mnemo_err
 
 static void test_store_write_callback_error_rolls_back(void **state)
 {
-    struct fixture *f = *state;
+    struct su_fixture *f = *state;
     struct mnemo_store *st = open_pool(f, 2, NULL);
     struct mnemo_err e = {0};
     int calls = 0;
@@ -234,17 +209,18 @@ static void test_store_write_callback_error_rolls_back(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_store_acquire_times_out_when_pool_exhausted, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_store_acquire_waits_for_a_released_connection, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_store_acquire_times_out_when_pool_exhausted, su_setup,
+                                        su_teardown),
+        cmocka_unit_test_setup_teardown(test_store_acquire_waits_for_a_released_connection,
+                                        su_setup, su_teardown),
         cmocka_unit_test_setup_teardown(test_store_release_resets_leaked_statement_and_logs_sql,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_store_release_rolls_back_leaked_transaction, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_store_pool_warms_up_to_max_at_open, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_store_write_callback_error_rolls_back, setup,
-                                        teardown),
+                                        su_setup, su_teardown),
+        cmocka_unit_test_setup_teardown(test_store_release_rolls_back_leaked_transaction, su_setup,
+                                        su_teardown),
+        cmocka_unit_test_setup_teardown(test_store_pool_warms_up_to_max_at_open, su_setup,
+                                        su_teardown),
+        cmocka_unit_test_setup_teardown(test_store_write_callback_error_rolls_back, su_setup,
+                                        su_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,36 +2,13 @@
  * test_store_pragmas.c - every connection the store hands out is configured the same way:
  * pooled ones held at once, recycled ones, and the defaults match the original store.
  */
-#include "testutil.h"
+#include "storeutil.h"
 
 #include <string.h>
 
 #include "util/clock.h"
 
-struct fixture {
-    struct tu_dir dir;
-    char db[300];
-};
-
-static int setup(void **state)
-{
-    struct fixture *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    tu_dir_make(&f->dir);
-    tu_path(&f->dir, "mnemo.db", f->db, sizeof f->db);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    tu_dir_remove(&f->dir);
-    free(f);
-    return 0;
-}
-
-static struct mnemo_store *open_store(const struct fixture *f, struct mnemo_store_config *cfg)
+static struct mnemo_store *open_store(const struct su_fixture *f, struct mnemo_store_config *cfg)
 {
     struct mnemo_store *st = NULL;
     struct mnemo_err e = {0};
@@ -80,7 +57,7 @@ static void test_store_config_defaults_match_original(void **state)
 
 static void test_store_every_pooled_connection_has_all_pragmas(void **state)
 {
-    struct fixture *f = *state;
+    struct su_fixture *f = *state;
     struct mnemo_store_config cfg;
     mnemo_store_config_init(&cfg);
     cfg.flags = MNEMO_STORE_NO_CHECKPOINTER;
@@ -108,7 +85,7 @@ static void test_store_every_pooled_connection_has_all_pragmas(void **state)
 
 static void test_store_recycled_connection_comes_back_configured(void **state)
 {
-    struct fixture *f = *state;
+    struct su_fixture *f = *state;
     struct mnemo_store_config cfg;
     mnemo_store_config_init(&cfg);
     cfg.flags = MNEMO_STORE_NO_CHECKPOINTER;
@@ -133,7 +110,7 @@ static void test_store_recycled_connection_comes_back_configured(void **state)
 
 static void test_store_idle_connections_are_closed_after_idle_time(void **state)
 {
-    struct fixture *f = *state;
+    struct su_fixture *f = *state;
     struct mnemo_store_config cfg;
     mnemo_store_config_init(&cfg);
     cfg.flags = MNEMO_STORE_NO_CHECKPOINTER;
@@ -155,7 +132,7 @@ static void test_store_idle_connections_are_closed_after_idle_time(void **state)
 
 static void test_store_custom_settings_apply_to_every_connection(void **state)
 {
-    struct fixture *f = *state;
+    struct su_fixture *f = *state;
     struct mnemo_store_config cfg;
     mnemo_store_config_init(&cfg);
     cfg.flags = MNEMO_STORE_NO_CHECKPOINTER;
@@ -187,7 +164,7 @@ static void test_store_custom_settings_apply_to_every_connection(void **state)
 
 static void test_store_replaced_busy_handler_is_detected(void **state)
 {
-    struct fixture *f = *state;
+    struct su_fixture *f = *state;
     struct mnemo_store_config cfg;
     mnemo_store_config_init(&cfg);
     cfg.flags = MNEMO_STORE_NO_CHECKPOINTER;
@@ -206,7 +183,7 @@ static void test_store_replaced_busy_handler_is_detected(void **state)
 
 static void test_store_invalid_config_is_refused(void **state)
 {
-    struct fixture *f = *state;
+    struct su_fixture *f = *state;
     struct mnemo_store_config cfg;
     struct mnemo_store *st = NULL;
     struct mnemo_err e = {0};
@@ -224,17 +201,18 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_store_config_defaults_match_original),
-        cmocka_unit_test_setup_teardown(test_store_every_pooled_connection_has_all_pragmas, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_store_recycled_connection_comes_back_configured, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_store_every_pooled_connection_has_all_pragmas,
+                                        su_setup, su_teardown),
+        cmocka_unit_test_setup_teardown(test_store_recycled_connection_comes_back_configured,
+                                        su_setup, su_teardown),
         cmocka_unit_test_setup_teardown(test_store_idle_connections_are_closed_after_idle_time,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_store_custom_settings_apply_to_every_connection, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_store_replaced_busy_handler_is_detected, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_store_invalid_config_is_refused, setup, teardown),
+                                        su_setup, su_teardown),
+        cmocka_unit_test_setup_teardown(test_store_custom_settings_apply_to_every_connection,
+                                        su_setup, su_teardown),
+        cmocka_unit_test_setup_teardown(test_store_replaced_busy_handler_is_detected, su_setup,
+                                        su_teardown),
+        cmocka_unit_test_setup_teardown(test_store_invalid_config_is_refused, su_setup,
+                                        su_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
