@@ -5,6 +5,7 @@
  * drift apart. Nothing allocates, so these are safe to call on out-of-memory paths.
  */
 #include "util/err.h"
+#include "util/strbuf.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -30,37 +31,6 @@ static const struct rc_info *rc_lookup(int rc)
             return &rc_table[i];
     }
     return NULL;
-}
-
-/*
- * Cuts len back so buf[0..len) does not end in the middle of a UTF-8 sequence. Messages
- * reach JSON answers, and a JSON encoder rejects a string whose last character was split by
- * truncation, which would lose the whole message instead of its tail.
- */
-static size_t utf8_trim(const char *buf, size_t len)
-{
-    size_t i = len;
-    size_t back = 0;
-
-    while (i > 0 && back < 4 && ((unsigned char)buf[i - 1] & 0xC0) == 0x80) {
-        i--;
-        back++;
-    }
-    if (i == 0)
-        return len;
-    unsigned char lead = (unsigned char)buf[i - 1];
-    size_t need;
-    if (lead < 0x80)
-        return len;
-    if ((lead & 0xE0) == 0xC0)
-        need = 2;
-    else if ((lead & 0xF0) == 0xE0)
-        need = 3;
-    else if ((lead & 0xF8) == 0xF0)
-        need = 4;
-    else
-        return len; /* not UTF-8 at all; leave the bytes as they are */
-    return back + 1 < need ? i - 1 : len;
 }
 
 /* Static text for a code; "unknown error" for codes not in the table. */
@@ -130,7 +100,7 @@ int mnemo_err_vset(struct mnemo_err *err, int code, const char *fmt, va_list ap)
     }
     len = (size_t)n;
     if (len >= sizeof tmp)
-        len = utf8_trim(tmp, sizeof tmp - 1);
+        len = mnemo_utf8_cut(tmp, sizeof tmp - 1);
     memcpy(err->msg, tmp, len);
     err->msg[len] = '\0';
     return code;

@@ -22,6 +22,7 @@
 
 #include "util/clock.h"
 #include "util/fs.h"
+#include "util/strbuf.h"
 
 /* The longest line written, newline included. */
 #define LOG_LINE_MAX 4096
@@ -39,37 +40,6 @@ struct mnemo_log {
 static const char *const level_names[] = {"debug", "info", "warn", "error", "off"};
 
 /* ---- quoting ---------------------------------------------------------------------------- */
-
-/*
- * Cuts len back so buf[0..len) does not end inside a UTF-8 sequence: log shippers decode
- * lines as UTF-8 and may drop a line whose last character was split by truncation.
- */
-static size_t utf8_trim(const char *buf, size_t len)
-{
-    size_t i = len;
-    size_t back = 0;
-    unsigned char lead;
-    size_t need;
-
-    while (i > 0 && back < 4 && ((unsigned char)buf[i - 1] & 0xC0) == 0x80) {
-        i--;
-        back++;
-    }
-    if (i == 0)
-        return len;
-    lead = (unsigned char)buf[i - 1];
-    if (lead < 0x80)
-        return len;
-    if ((lead & 0xE0) == 0xC0)
-        need = 2;
-    else if ((lead & 0xF0) == 0xE0)
-        need = 3;
-    else if ((lead & 0xF8) == 0xF0)
-        need = 4;
-    else
-        return len;
-    return back + 1 < need ? i - 1 : len;
-}
 
 /* Writes the quoted form of byte c into out (at least 5 bytes); returns its length. */
 static size_t escape_byte(unsigned char c, char *out)
@@ -144,7 +114,7 @@ static size_t quote_into(char *buf, size_t size, const char *s, int force)
             buf[0] = '\0';
             return 0;
         }
-        pos = utf8_trim(s, size - 4);
+        pos = mnemo_utf8_cut(s, size - 4);
         memcpy(buf, s, pos);
         memcpy(buf + pos, "...", 4);
         return pos + 3;
@@ -173,7 +143,7 @@ static size_t quote_into(char *buf, size_t size, const char *s, int force)
         pos += n;
     }
     if (truncated) {
-        pos = 1 + utf8_trim(buf + 1, pos - 1);
+        pos = 1 + mnemo_utf8_cut(buf + 1, pos - 1);
         memcpy(buf + pos, "...\"", 5);
         return pos + 4;
     }

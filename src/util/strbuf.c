@@ -207,3 +207,34 @@ char *mnemo_strbuf_detach(struct mnemo_strbuf *sb)
     sb->cap = 0;
     return p;
 }
+
+/*
+ * Cuts len back so buf[0..len) does not end in the middle of a UTF-8 sequence. Messages
+ * reach JSON answers, and a JSON encoder rejects a string whose last character was split by
+ * truncation, which would lose the whole message instead of its tail.
+ */
+size_t mnemo_utf8_cut(const char *buf, size_t len)
+{
+    size_t i = len;
+    size_t back = 0;
+
+    while (i > 0 && back < 4 && ((unsigned char)buf[i - 1] & 0xC0) == 0x80) {
+        i--;
+        back++;
+    }
+    if (i == 0)
+        return len;
+    unsigned char lead = (unsigned char)buf[i - 1];
+    size_t need;
+    if (lead < 0x80)
+        return len;
+    if ((lead & 0xE0) == 0xC0)
+        need = 2;
+    else if ((lead & 0xF0) == 0xE0)
+        need = 3;
+    else if ((lead & 0xF8) == 0xF0)
+        need = 4;
+    else
+        return len; /* not UTF-8 at all; leave the bytes as they are */
+    return back + 1 < need ? i - 1 : len;
+}

@@ -56,4 +56,11 @@ const char *mnemo_strbuf_str(const struct mnemo_strbuf *sb);
  */
 char *mnemo_strbuf_detach(struct mnemo_strbuf *sb);
 
+/*
+ * The length to cut buf[0..len) to so that it does not end inside a UTF-8 sequence (len
+ * itself when it does not). Truncated messages reach JSON, whose encoders reject a split
+ * character and would drop the whole string.
+ */
+size_t mnemo_utf8_cut(const char *buf, size_t len);
+
 #endif
