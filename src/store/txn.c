@@ -74,7 +74,10 @@ static int txn_run(struct mnemo_store *st, const char *op, int64_t start, int64_
             break;
         mnemo_log_write(st->log, MNEMO_LOG_DEBUG, "retrying after busy snapshot", "op=%s", op);
         mnemo_clock_sleep_ms(SNAPSHOT_RETRY_MS);
-        mnemo__conn_begin_op(c, op, start, deadline);
+        /* Only the per-attempt flags: op and start are read by the checkpointer under pool_mu
+         * and stay as acquire set them. */
+        c->deadline_hit = 0;
+        c->busy_end = MNEMO__BUSY_NONE;
     }
     mnemo_store_release(c);
     return rc;
