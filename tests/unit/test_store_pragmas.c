@@ -181,6 +181,44 @@ static void test_store_replaced_busy_handler_is_detected(void **state)
     assert_int_equal(mnemo_store_close(st), 0);
 }
 
+static void test_store_failed_correctness_pragma_rejects_connection_naming_it(void **state)
+{
+    struct su_fixture *f = *state;
+    sqlite3 *legacy = NULL;
+    sqlite3_stmt *s = NULL;
+    struct mnemo_store *st = NULL;
+    struct mnemo_err e = {0};
+    struct mnemo_store_config cfg;
+
+    /* A rollback-journal database with a reader in the middle of a query: switching it to WAL
+     * needs an exclusive lock that the reader's shared lock denies. */
+    assert_int_equal(sqlite3_open(f->db, &legacy), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(legacy,
+                                  "CREATE TABLE old(x); INSERT INTO old VALUES (1), (2);", NULL,
+                                  NULL, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(legacy, "SELECT x FROM old", -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+
+    mnemo_store_config_init(&cfg);
+    cfg.path = f->db;
+    cfg.flags = MNEMO_STORE_NO_CHECKPOINTER;
+    cfg.busy_timeout_ms = 100;
+    int64_t t0 = tu_now_ms();
+    int rc = mnemo_store_open(&cfg, &st, &e);
+    assert_int_equal(rc, MNEMO_EBUSY);
+    assert_null(st);
+    assert_true(tu_now_ms() - t0 < 2000);
+    assert_non_null(strstr(e.msg, "rejected: pragma journal_mode=WAL"));
+    assert_non_null(strstr(e.msg, f->db));
+
+    /* Once the reader is done the same database opens and is converted to WAL. */
+    sqlite3_finalize(s);
+    sqlite3_close(legacy);
+    assert_int_equal(mnemo_store_open(&cfg, &st, &e), 0);
+    assert_int_equal(mnemo_store_close(st), 0);
+}
+
 static void test_store_invalid_config_is_refused(void **state)
 {
     struct su_fixture *f = *state;
@@ -211,6 +249,9 @@ int main(void)
                                         su_setup, su_teardown),
         cmocka_unit_test_setup_teardown(test_store_replaced_busy_handler_is_detected, su_setup,
                                         su_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_store_failed_correctness_pragma_rejects_connection_naming_it, su_setup,
+            su_teardown),
         cmocka_unit_test_setup_teardown(test_store_invalid_config_is_refused, su_setup,
                                         su_teardown),
     };
