@@ -146,13 +146,18 @@ static void report_stall(struct mnemo_store *st, const struct mnemo_store_checkp
 /*
  * Checkpoints when the WAL has reached the threshold. Returns the backoff in milliseconds
  * before the next attempt may run: 0 after success; while checkpoints keep failing to reset
- * the WAL, a growing pause (10 ms, 20 ms, ... up to the interval). Each failed TRUNCATE has
- * held writers back for up to its busy timeout, so a WAL pinned by a reader must not be
- * retried in a tight loop; a checkpoint that lost a race with a writer's automatic one is
- * retried almost at once.
+ * the WAL, a growing pause (10 ms, 20 ms, ... up to twenty busy timeouts, 5 s by default). Each
+ * failed TRUNCATE has held writers back for up to its busy timeout, so a WAL pinned by a reader
+ * must not be retried in a tight loop; a checkpoint that lost a race with a writer's automatic one
+ * is retried almost at once.
  */
 static int64_t checkpointer_check(struct mnemo_store *st, int64_t backoff_ms)
 {
+    /* Long enough that a pinned WAL costs writers at most one busy timeout in twenty; short
+     * enough that once the reader is gone the WAL is reclaimed within seconds. */
+    int64_t max_backoff = st->cfg.checkpoint_busy_timeout_ms * 20;
+    if (max_backoff > st->cfg.checkpoint_interval_ms)
+        max_backoff = st->cfg.checkpoint_interval_ms;
     struct mnemo_store_checkpoint_result r;
     struct mnemo_err e = {0};
 
@@ -171,8 +176,7 @@ static int64_t checkpointer_check(struct mnemo_store *st, int64_t backoff_ms)
                         mnemo_rcname(rc));
     report_stall(st, &r, stalls > 0 ? stalls : 1);
     backoff_ms = backoff_ms ? backoff_ms * 2 : 10;
-    return backoff_ms > st->cfg.checkpoint_interval_ms ? st->cfg.checkpoint_interval_ms
-                                                       : backoff_ms;
+    return backoff_ms > max_backoff ? max_backoff : backoff_ms;
 }
 
 void mnemo__checkpointer_kick(struct mnemo_store *st)

@@ -362,10 +362,62 @@ fail:
     return rc;
 }
 
+int mnemo_conn_prepare_cached(struct mnemo_conn *conn, const char *sql, sqlite3_stmt **out,
+                              struct mnemo_err *err)
+{
+    struct mnemo__cached_stmt *slot = NULL;
+    *out = NULL;
+    for (int i = 0; i < conn->n_cache; i++) {
+        struct mnemo__cached_stmt *e = &conn->cache[i];
+        if (strcmp(e->sql, sql) == 0) {
+            e->last_use = ++conn->use_clock;
+            sqlite3_reset(e->stmt);
+            sqlite3_clear_bindings(e->stmt);
+            *out = e->stmt;
+            return 0;
+        }
+    }
+    if (conn->n_cache < MNEMO_CONN_STMT_CACHE) {
+        slot = &conn->cache[conn->n_cache];
+    } else {
+        slot = &conn->cache[0];
+        for (int i = 1; i < conn->n_cache; i++)
+            if (conn->cache[i].last_use < slot->last_use)
+                slot = &conn->cache[i];
+    }
+    char *copy = strdup(sql);
+    if (!copy)
+        return mnemo_err_set(err, MNEMO_ENOMEM, "out of memory caching a statement");
+    sqlite3_stmt *stmt = NULL;
+    /* PERSISTENT tells SQLite the statement is long-lived, so it allocates it outside the
+     * lookaside memory meant for short-lived ones. */
+    int rc = sqlite3_prepare_v3(conn->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL);
+    if (rc != SQLITE_OK) {
+        free(copy);
+        return mnemo_conn_error(conn, rc, sql, err);
+    }
+    if (slot == &conn->cache[conn->n_cache]) {
+        conn->n_cache++;
+    } else {
+        sqlite3_finalize(slot->stmt);
+        free(slot->sql);
+    }
+    slot->sql = copy;
+    slot->stmt = stmt;
+    slot->last_use = ++conn->use_clock;
+    *out = stmt;
+    return 0;
+}
+
 void mnemo__conn_close(struct mnemo_conn *conn)
 {
     if (!conn)
         return;
+    for (int i = 0; i < conn->n_cache; i++) {
+        sqlite3_finalize(conn->cache[i].stmt);
+        free(conn->cache[i].sql);
+    }
+    conn->n_cache = 0;
     if (conn->db) {
         /* A statement still alive here was leaked by its user (already reset at release);
          * finalizing it is the only way the handle can close. */

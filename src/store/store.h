@@ -171,6 +171,19 @@ const char *mnemo_conn_op(const struct mnemo_conn *conn);
 int mnemo_conn_error(struct mnemo_conn *conn, int sqlite_rc, const char *what,
                      struct mnemo_err *err);
 
+/* How many statements each connection keeps prepared; the least recently used goes first. */
+#define MNEMO_CONN_STMT_CACHE 32
+
+/*
+ * Returns the prepared statement for sql from conn's statement cache, preparing it on first
+ * use, reset and with its bindings cleared. Preparing costs about as much as a small insert,
+ * so code on hot paths should use this instead of sqlite3_prepare_v2. The statement belongs to
+ * the connection: never finalize it. Reset it (or step it to SQLITE_DONE) when done: release
+ * reports a statement left mid-iteration as a leak. *out is valid until conn is released.
+ */
+int mnemo_conn_prepare_cached(struct mnemo_conn *conn, const char *sql, sqlite3_stmt **out,
+                              struct mnemo_err *err);
+
 /* Runs SQL with no result rows on conn (several statements allowed). */
 int mnemo_conn_exec(struct mnemo_conn *conn, const char *sql, struct mnemo_err *err);
 

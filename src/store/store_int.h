@@ -20,6 +20,12 @@ enum mnemo__busy_end {
     MNEMO__BUSY_TIMEOUT = 2,  /* the connection's busy timeout */
 };
 
+struct mnemo__cached_stmt {
+    char *sql; /* owned copy: callers' strings may not outlive the connection */
+    sqlite3_stmt *stmt;
+    uint64_t last_use;
+};
+
 struct mnemo_conn {
     struct mnemo_store *st;
     sqlite3 *db;
@@ -37,6 +43,11 @@ struct mnemo_conn {
 
     int busy_timeout_ms;
     int64_t busy_wait_start_ns;
+
+    /* Statement cache, touched only by the owning thread. */
+    struct mnemo__cached_stmt cache[MNEMO_CONN_STMT_CACHE];
+    int n_cache;
+    uint64_t use_clock;
     enum mnemo__busy_end busy_end;
     int deadline_hit; /* the progress handler interrupted at the deadline */
 };

@@ -206,9 +206,81 @@ static void test_store_write_callback_error_rolls_back(void **state)
     assert_int_equal(mnemo_store_close(st), 0);
 }
 
+static int count_statements(sqlite3 *db)
+{
+    int n = 0;
+    for (sqlite3_stmt *s = sqlite3_next_stmt(db, NULL); s; s = sqlite3_next_stmt(db, s))
+        n++;
+    return n;
+}
+
+static void test_store_statement_cache_reuses_resets_and_evicts(void **state)
+{
+    struct su_fixture *f = *state;
+    struct mnemo_log *log = tu_log_open(f->log);
+    struct mnemo_store_config cfg;
+    mnemo_store_config_init(&cfg);
+    cfg.max_conns = 1;
+    cfg.conn_max_lifetime_ns = 0;
+    struct mnemo_store *st = su_open(f->db, &cfg, MNEMO_STORE_NO_CHECKPOINTER, log);
+    struct mnemo_conn *c = NULL;
+    struct mnemo_err e = {0};
+    sqlite3_stmt *a = NULL, *b = NULL;
+    assert_int_equal(su_insert_rows(st, 3, 10, 3, &e), 0);
+
+    assert_int_equal(mnemo_store_acquire(st, "cache", mnemo_deadline_in_ms(1000), &c, &e), 0);
+    assert_int_equal(mnemo_conn_prepare_cached(c, "SELECT ?1, count(*) FROM t", &a, &e), 0);
+    sqlite3_bind_int(a, 1, 42);
+    assert_int_equal(sqlite3_step(a), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(a, 0), 42);
+    /* Left mid-iteration on purpose: the next lookup hands it back reset and unbound. */
+    assert_int_equal(mnemo_conn_prepare_cached(c, "SELECT ?1, count(*) FROM t", &b, &e), 0);
+    assert_ptr_equal(a, b);
+    assert_false(sqlite3_stmt_busy(b));
+    assert_int_equal(sqlite3_step(b), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_type(b, 0), SQLITE_NULL);
+    assert_int_equal(sqlite3_column_int(b, 1), 3);
+    sqlite3_reset(b);
+
+    assert_int_equal(mnemo_conn_prepare_cached(c, "SELEKT nonsense", &b, &e), MNEMO_ESQLITE);
+    assert_null(b);
+    assert_non_null(strstr(e.msg, "syntax error"));
+
+    /* Past the cache size the least recently used statement is finalized. */
+    char sql[64];
+    for (int i = 0; i < MNEMO_CONN_STMT_CACHE; i++) {
+        snprintf(sql, sizeof sql, "SELECT %d", i);
+        assert_int_equal(mnemo_conn_prepare_cached(c, sql, &b, &e), 0);
+    }
+    assert_int_equal(count_statements(mnemo_conn_db(c)), MNEMO_CONN_STMT_CACHE);
+    assert_int_equal(mnemo_conn_prepare_cached(c, "SELECT ?1, count(*) FROM t", &b, &e), 0);
+    assert_int_equal(count_statements(mnemo_conn_db(c)), MNEMO_CONN_STMT_CACHE);
+    mnemo_store_release(c);
+
+    /* The cache survives release: the same connection comes back with the same statement. */
+    assert_int_equal(mnemo_store_acquire(st, "cache-again", mnemo_deadline_in_ms(1000), &c, &e), 0);
+    assert_int_equal(mnemo_conn_prepare_cached(c, "SELECT ?1, count(*) FROM t", &a, &e), 0);
+    assert_ptr_equal(a, b);
+    assert_int_equal(sqlite3_step(a), SQLITE_ROW);
+    mnemo_store_release(c); /* left stepped: reset at release and counted */
+    struct mnemo_store_pool_stats ps;
+    mnemo_store_pool_stats(st, &ps);
+    assert_int_equal(ps.leaked_statements, 1);
+    assert_int_equal(mnemo_store_close(st), 0);
+    mnemo_log_close(log);
+
+    /* Cached statements are the connection's own: closing it is not a leak. */
+    char *text = tu_file_read(f->log, 1 << 20, NULL);
+    assert_non_null(text);
+    assert_null(strstr(text, "finalizing leaked statement"));
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_store_statement_cache_reuses_resets_and_evicts,
+                                        su_setup, su_teardown),
         cmocka_unit_test_setup_teardown(test_store_acquire_times_out_when_pool_exhausted, su_setup,
                                         su_teardown),
         cmocka_unit_test_setup_teardown(test_store_acquire_waits_for_a_released_connection,
