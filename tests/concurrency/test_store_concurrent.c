@@ -154,7 +154,7 @@ static void test_store_readers_and_writer_run_without_errors_and_bounded_wal(voi
     tu_dir_remove(&dir);
 }
 
-#define WRITERS 4
+#define WRITERS     4
 #define WRITES_EACH 300
 
 static void *many_writer_main(void *arg)

@@ -193,9 +193,8 @@ static void test_store_failed_correctness_pragma_rejects_connection_naming_it(vo
     /* A rollback-journal database with a reader in the middle of a query: switching it to WAL
      * needs an exclusive lock that the reader's shared lock denies. */
     assert_int_equal(sqlite3_open(f->db, &legacy), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(legacy,
-                                  "CREATE TABLE old(x); INSERT INTO old VALUES (1), (2);", NULL,
-                                  NULL, NULL),
+    assert_int_equal(sqlite3_exec(legacy, "CREATE TABLE old(x); INSERT INTO old VALUES (1), (2);",
+                                  NULL, NULL, NULL),
                      SQLITE_OK);
     assert_int_equal(sqlite3_prepare_v2(legacy, "SELECT x FROM old", -1, &s, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(s), SQLITE_ROW);
