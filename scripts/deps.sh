@@ -18,10 +18,14 @@ PACKAGES=(
     clang
     clang-format
     libclang-rt-14-dev
+    libpcre2-dev
+    libutf8proc-dev
+    libxxhash-dev
+    libcurl4-openssl-dev
 )
 
 # What the build and `make test` use, checked after the packages.
-PKGCONFIG_MODULES=(sqlite3 jansson cmocka)
+PKGCONFIG_MODULES=(sqlite3 jansson cmocka libpcre2-8 libutf8proc libxxhash libcurl)
 COMMANDS=(cmake pkg-config gcc clang clang-format make setarch)
 
 # Packages from PACKAGES that dpkg does not report as installed (all of them without dpkg).
