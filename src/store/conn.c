@@ -419,16 +419,25 @@ void mnemo__conn_close(struct mnemo_conn *conn)
     }
     conn->n_cache = 0;
     if (conn->db) {
-        /* A statement still alive here was leaked by its user (already reset at release);
-         * finalizing it is the only way the handle can close. */
-        sqlite3_stmt *s;
-        while ((s = sqlite3_next_stmt(conn->db, NULL)) != NULL) {
-            char q[256];
-            mnemo_log_write(conn->st->log, MNEMO_LOG_WARN, "finalizing leaked statement", "sql=%s",
-                            mnemo_log_quote(q, sizeof q, sqlite3_sql(s)));
-            sqlite3_finalize(s);
-        }
+        /* Close first: that disconnects virtual tables (FTS5), which finalize the statements
+         * they prepared on this handle. Finalizing those ourselves would make SQLite finalize
+         * them twice. */
+        /* The handlers point at conn, which is freed below even if the handle outlives it. */
+        sqlite3_busy_handler(conn->db, NULL, NULL);
+        sqlite3_progress_handler(conn->db, 0, NULL, NULL);
         int rc = sqlite3_close(conn->db);
+        if (rc == SQLITE_BUSY) {
+            /* What is left was prepared by a user and never finalized. Its owner may still hold
+             * the pointer, so it is not ours to free: log each one and let SQLite turn the handle
+             * into a zombie that is freed when the last of them is finalized. */
+            for (sqlite3_stmt *s = sqlite3_next_stmt(conn->db, NULL); s;
+                 s = sqlite3_next_stmt(conn->db, s)) {
+                char q[256];
+                mnemo_log_write(conn->st->log, MNEMO_LOG_WARN, "statement never finalized",
+                                "sql=%s", mnemo_log_quote(q, sizeof q, sqlite3_sql(s)));
+            }
+            rc = sqlite3_close_v2(conn->db);
+        }
         if (rc != SQLITE_OK)
             mnemo_log_write(conn->st->log, MNEMO_LOG_ERROR, "close failed", "path=%s rc=%d",
                             conn->st->path, rc);

@@ -272,13 +272,61 @@ static void test_store_statement_cache_reuses_resets_and_evicts(void **state)
     /* Cached statements are the connection's own: closing it is not a leak. */
     char *text = tu_file_read(f->log, 1 << 20, NULL);
     assert_non_null(text);
-    assert_null(strstr(text, "finalizing leaked statement"));
+    assert_null(strstr(text, "never finalized"));
     free(text);
+}
+
+static void test_store_close_after_fts5_queries_and_unfinalized_statement(void **state)
+{
+    struct su_fixture *f = *state;
+    struct mnemo_log *log = tu_log_open(f->log);
+    struct mnemo_store *st = su_open(f->db, NULL, MNEMO_STORE_NO_CHECKPOINTER, log);
+    struct mnemo_conn *c = NULL;
+    struct mnemo_err e = {0};
+    sqlite3_stmt *q = NULL, *forgotten = NULL;
+    int64_t n = 0;
+
+    /* FTS5 prepares statements of its own on the connection; closing must leave those to
+     * SQLite (finalizing them from outside made SQLite finalize them twice and abort). */
+    assert_int_equal(mnemo_store_acquire(st, "fts", mnemo_deadline_in_ms(1000), &c, &e), 0);
+    assert_int_equal(mnemo_conn_exec(c,
+                                     "CREATE VIRTUAL TABLE notes USING fts5(body);"
+                                     "INSERT INTO notes VALUES ('checkpoint starvation'),"
+                                     "('wal growth');",
+                                     &e),
+                     0);
+    assert_int_equal(
+        mnemo_conn_prepare_cached(c, "SELECT count(*) FROM notes WHERE notes MATCH ?", &q, &e), 0);
+    sqlite3_bind_text(q, 1, "wal", -1, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(q, 0), 1);
+    sqlite3_reset(q);
+    assert_int_equal(mnemo_conn_query_int(
+                         c, "SELECT count(*) FROM notes WHERE notes MATCH 'starvation'", &n, &e),
+                     0);
+    assert_int_equal(n, 1);
+    /* And one statement its user never finalizes. */
+    assert_int_equal(sqlite3_prepare_v2(mnemo_conn_db(c), "SELECT 1", -1, &forgotten, NULL),
+                     SQLITE_OK);
+    mnemo_store_release(c);
+    assert_int_equal(mnemo_store_close(st), 0);
+    mnemo_log_close(log);
+
+    char *text = tu_file_read(f->log, 1 << 20, NULL);
+    assert_non_null(text);
+    char *line = strstr(text, "msg=\"statement never finalized\"");
+    assert_non_null(line);
+    assert_non_null(strstr(line, "SELECT 1"));
+    free(text);
+    /* Finalizing it now frees the handle SQLite kept alive for it. */
+    assert_int_equal(sqlite3_finalize(forgotten), SQLITE_OK);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(
+            test_store_close_after_fts5_queries_and_unfinalized_statement, su_setup, su_teardown),
         cmocka_unit_test_setup_teardown(test_store_statement_cache_reuses_resets_and_evicts,
                                         su_setup, su_teardown),
         cmocka_unit_test_setup_teardown(test_store_acquire_times_out_when_pool_exhausted, su_setup,
