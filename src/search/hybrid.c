@@ -1,0 +1,530 @@
+/*
+ * hybrid.c - hybrid search: query embedding, vector candidates, FTS5 candidates, fusion, rows.
+ */
+#include "search/hybrid.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "search/fts_query.h"
+#include "util/clock.h"
+#include "util/strbuf.h"
+
+/* Bytes of a candidate's narrative used for clustering: enough for its gist, and bounded so a
+ * search never copies megabytes of text it will not show. */
+#define CLUSTER_NARRATIVE_BYTES 2000
+
+void mnemo_search_results_release(struct mnemo_search_results *r)
+{
+    if (r == NULL)
+        return;
+    for (size_t i = 0; i < r->n; i++)
+        mnemo_obs_release(&r->items[i].obs);
+    free(r->items);
+    memset(r, 0, sizeof(*r));
+}
+
+/* Milliseconds left until deadline_ns, or 0 when it has passed. */
+static int64_t ms_left(int64_t deadline_ns)
+{
+    int64_t ns = mnemo_deadline_left_ns(deadline_ns);
+    return ns <= 0 ? 0 : (ns + MNEMO_NS_PER_MS - 1) / MNEMO_NS_PER_MS;
+}
+
+int mnemo_search_obs_text(const struct mnemo_obs *o, struct mnemo_strbuf *out)
+{
+    int rc = 0;
+    const char *parts[] = {o->title, o->subtitle, o->narrative};
+    for (size_t i = 0; i < 3 && rc == 0; i++) {
+        if (parts[i] != NULL && parts[i][0] != '\0') {
+            rc = mnemo_strbuf_puts(out, parts[i]);
+            if (rc == 0)
+                rc = mnemo_strbuf_puts(out, "\n");
+        }
+    }
+    for (size_t i = 0; i < o->n_facts && rc == 0; i++) {
+        rc = mnemo_strbuf_puts(out, o->facts[i]);
+        if (rc == 0)
+            rc = mnemo_strbuf_puts(out, "\n");
+    }
+    for (size_t i = 0; i < o->n_concepts && rc == 0; i++) {
+        rc = mnemo_strbuf_puts(out, o->concepts[i]);
+        if (rc == 0)
+            rc = mnemo_strbuf_puts(out, i + 1 < o->n_concepts ? " " : "\n");
+    }
+    return rc;
+}
+
+/* ---- the search transaction ------------------------------------------------------------ */
+
+struct search_arg {
+    const char *project;
+    int include_global;
+    const char *match; /* NULL: no keyword search */
+    const struct mnemo_vindex_hit *vec;
+    int n_vec;
+    const struct mnemo_fusion_params *params;
+    /* outputs */
+    struct mnemo_fusion_cand *cands;
+    char **texts;
+    int n_cands;
+    int n_fts;
+    struct mnemo_fusion_result *fused;
+    int n_fused;
+    struct mnemo_obs_list rows;
+};
+
+static const char fts_sql[] =
+    "SELECT o.id, " MNEMO_FTS_BM25_EXPR " AS r FROM " MNEMO_FTS_TABLE
+    " JOIN observations o ON o.id = " MNEMO_FTS_TABLE ".rowid"
+    " WHERE " MNEMO_FTS_TABLE " MATCH ?1 AND o.archived = 0 AND o.superseded_by IS NULL"
+    " AND (?2 IS NULL OR o.project = ?2 OR (?3 <> 0 AND o.scope = 'global'))"
+    " ORDER BY r LIMIT ?4";
+
+static const char meta_sql[] =
+    "SELECT id, importance, created_at, archived, superseded_by IS NOT NULL,"
+    " title || char(10) || substr(narrative, 1, ?2) || char(10) || facts"
+    " FROM observations WHERE id IN (SELECT value FROM json_each(?1))";
+
+static void free_texts(struct search_arg *a)
+{
+    if (a->texts == NULL)
+        return;
+    for (int i = 0; i < a->n_cands; i++)
+        free(a->texts[i]);
+    free(a->texts);
+    a->texts = NULL;
+}
+
+/* Runs the keyword query; fills ids/bm25 (at most MNEMO_SEARCH_FTS_CANDIDATES). */
+static int run_fts(struct mnemo_conn *conn, struct search_arg *a, int64_t *ids, double *bm25,
+                   struct mnemo_err *err)
+{
+    sqlite3_stmt *st;
+    int rc = mnemo_conn_prepare_cached(conn, fts_sql, &st, err);
+    if (rc != 0)
+        return rc;
+    sqlite3_bind_text(st, 1, a->match, -1, SQLITE_STATIC);
+    if (a->project != NULL)
+        sqlite3_bind_text(st, 2, a->project, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 2);
+    sqlite3_bind_int(st, 3, a->include_global ? 1 : 0);
+    sqlite3_bind_int(st, 4, MNEMO_SEARCH_FTS_CANDIDATES);
+    int src;
+    a->n_fts = 0;
+    while ((src = sqlite3_step(st)) == SQLITE_ROW && a->n_fts < MNEMO_SEARCH_FTS_CANDIDATES) {
+        ids[a->n_fts] = sqlite3_column_int64(st, 0);
+        bm25[a->n_fts] = sqlite3_column_double(st, 1);
+        a->n_fts++;
+    }
+    if (src != SQLITE_ROW && src != SQLITE_DONE)
+        rc = mnemo_conn_error(conn, src, "keyword search", err);
+    sqlite3_reset(st);
+    return rc;
+}
+
+/* Reads importance, age, state and clustering text of every candidate. A candidate whose row
+ * is gone (deleted after the index saw it) is marked archived, so fusion drops it. */
+static int load_meta(struct mnemo_conn *conn, struct search_arg *a, struct mnemo_err *err)
+{
+    struct mnemo_strbuf ids;
+    sqlite3_stmt *st;
+    int rc, src;
+
+    for (int i = 0; i < a->n_cands; i++)
+        a->cands[i].archived = 1;
+    mnemo_strbuf_init(&ids, 0);
+    rc = mnemo_strbuf_puts(&ids, "[");
+    for (int i = 0; i < a->n_cands && rc == 0; i++)
+        rc = mnemo_strbuf_appendf(&ids, "%s%lld", i ? "," : "", (long long)a->cands[i].id);
+    if (rc == 0)
+        rc = mnemo_strbuf_puts(&ids, "]");
+    if (rc != 0) {
+        mnemo_strbuf_release(&ids);
+        return mnemo_err_set(err, rc, "search: cannot list candidates: %s", mnemo_strerror(rc));
+    }
+    rc = mnemo_conn_prepare_cached(conn, meta_sql, &st, err);
+    if (rc != 0) {
+        mnemo_strbuf_release(&ids);
+        return rc;
+    }
+    sqlite3_bind_text(st, 1, mnemo_strbuf_str(&ids), -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, CLUSTER_NARRATIVE_BYTES);
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(st, 0);
+        int i = 0;
+        while (i < a->n_cands && a->cands[i].id != id)
+            i++;
+        if (i == a->n_cands)
+            continue;
+        struct mnemo_fusion_cand *c = &a->cands[i];
+        c->importance = sqlite3_column_double(st, 1);
+        c->created_at_ms = sqlite3_column_int64(st, 2);
+        c->archived = sqlite3_column_int(st, 3);
+        c->superseded = sqlite3_column_int(st, 4);
+        const char *t = (const char *)sqlite3_column_text(st, 5);
+        free(a->texts[i]);
+        a->texts[i] = t != NULL ? strdup(t) : NULL;
+        if (t != NULL && a->texts[i] == NULL) {
+            rc = mnemo_err_set(err, MNEMO_ENOMEM, "search: out of memory");
+            break;
+        }
+        c->text = a->texts[i];
+    }
+    if (rc == 0 && src != SQLITE_DONE)
+        rc = mnemo_conn_error(conn, src, "load search candidates", err);
+    sqlite3_reset(st);
+    mnemo_strbuf_release(&ids);
+    return rc;
+}
+
+static int search_txn(struct mnemo_conn *conn, void *arg, struct mnemo_err *err)
+{
+    struct search_arg *a = arg;
+    int64_t fts_ids[MNEMO_SEARCH_FTS_CANDIDATES];
+    double fts_bm25[MNEMO_SEARCH_FTS_CANDIDATES];
+    int64_t ids[MNEMO_FUSION_MAX_RESULTS];
+    int rc = 0;
+
+    /* A read callback may be retried: start from a clean slate each time. */
+    free_texts(a);
+    mnemo_obs_list_release(&a->rows);
+    a->n_cands = a->n_fts = a->n_fused = 0;
+    if (a->match != NULL) {
+        rc = run_fts(conn, a, fts_ids, fts_bm25, err);
+        if (rc != 0)
+            return rc;
+    }
+    rc = mnemo_fusion_merge(fts_ids, fts_bm25, a->n_fts, a->vec, a->n_vec, a->cands,
+                            MNEMO_SEARCH_FTS_CANDIDATES + MNEMO_SEARCH_VEC_CANDIDATES, &a->n_cands,
+                            err);
+    if (rc != 0 || a->n_cands == 0)
+        return rc;
+    a->texts = calloc((size_t)a->n_cands, sizeof(*a->texts));
+    if (a->texts == NULL)
+        return mnemo_err_set(err, MNEMO_ENOMEM, "search: out of memory");
+    rc = load_meta(conn, a, err);
+    if (rc != 0)
+        return rc;
+    rc = mnemo_fusion_run(a->params, a->cands, a->n_cands, a->fused, &a->n_fused, err);
+    if (rc != 0 || a->n_fused == 0)
+        return rc;
+    for (int i = 0; i < a->n_fused; i++)
+        ids[i] = a->fused[i].id;
+    return mnemo_obs_get_many_conn(conn, ids, (size_t)a->n_fused, 0, &a->rows, err);
+}
+
+/* Embeds the query and asks the index; any failure only disables the vector path. */
+static void vector_candidates(struct mnemo_vindex *vx, struct mnemo_embedder *emb,
+                              const char *project, int include_global, const char *query,
+                              int64_t deadline_ns, struct mnemo_vindex_hit *hits, int *n,
+                              struct mnemo_search_results *out)
+{
+    struct mnemo_err e;
+    float *q;
+    int dim;
+
+    *n = 0;
+    if (vx == NULL || emb == NULL || !mnemo_embed_enabled(emb)) {
+        snprintf(out->vec_error, sizeof(out->vec_error), "%s", "vector search not configured");
+        return;
+    }
+    dim = mnemo_embed_dim(emb);
+    if (dim != mnemo_vindex_dim(vx)) {
+        snprintf(out->vec_error, sizeof(out->vec_error),
+                 "embedder has %d dimensions, vector index %d", dim, mnemo_vindex_dim(vx));
+        return;
+    }
+    q = malloc((size_t)dim * sizeof(float));
+    if (q == NULL) {
+        snprintf(out->vec_error, sizeof(out->vec_error), "%s", "out of memory");
+        return;
+    }
+    mnemo_err_clear(&e);
+    int rc = mnemo_embed_text(emb, query, q, deadline_ns, &e);
+    if (rc == 0)
+        rc = mnemo_vindex_search(vx, q, dim, project, include_global, MNEMO_SEARCH_VEC_CANDIDATES,
+                                 hits, n, &e);
+    if (rc != 0)
+        snprintf(out->vec_error, sizeof(out->vec_error), "%s", mnemo_err_text(&e, rc));
+    else
+        out->vec_used = 1;
+    free(q);
+}
+
+int mnemo_search_hybrid(struct mnemo_store *st, struct mnemo_vindex *vx, struct mnemo_embedder *emb,
+                        const char *project, const char *query, int limit, int include_global,
+                        int64_t deadline_ns, const struct mnemo_fusion_params *params,
+                        struct mnemo_search_results *out, struct mnemo_err *err)
+{
+    struct mnemo_fusion_params fp;
+    struct mnemo_strbuf match;
+    struct search_arg a;
+    struct mnemo_vindex_hit *vec = NULL;
+    char *qtext = NULL;
+    int rc = 0;
+
+    if (out != NULL)
+        memset(out, 0, sizeof(*out));
+    if (st == NULL || query == NULL || out == NULL)
+        return mnemo_err_set(err, MNEMO_EINVAL, "search: store, query and results are required");
+    if (limit < 1 || limit > MNEMO_FUSION_MAX_RESULTS)
+        return mnemo_err_set(err, MNEMO_EINVAL, "search: limit %d out of range 1..%d", limit,
+                             MNEMO_FUSION_MAX_RESULTS);
+    if (params != NULL)
+        fp = *params;
+    else
+        mnemo_fusion_params_init(&fp);
+    fp.limit = limit;
+    if (deadline_ns == 0)
+        deadline_ns = mnemo_deadline_in_ms(MNEMO_SEARCH_DEFAULT_TIMEOUT_MS);
+
+    memset(&a, 0, sizeof(a));
+    mnemo_strbuf_init(&match, 0);
+    /* The query is cut to a bound (at a UTF-8 boundary) before anything reads it. */
+    size_t qlen = strlen(query);
+    if (qlen > MNEMO_SEARCH_MAX_QUERY)
+        qlen = mnemo_utf8_cut(query, MNEMO_SEARCH_MAX_QUERY);
+    qtext = strndup(query, qlen);
+    vec = malloc(MNEMO_SEARCH_VEC_CANDIDATES * sizeof(*vec));
+    a.cands =
+        malloc((MNEMO_SEARCH_FTS_CANDIDATES + MNEMO_SEARCH_VEC_CANDIDATES) * sizeof(*a.cands));
+    a.fused = malloc((size_t)limit * sizeof(*a.fused));
+    if (qtext == NULL || vec == NULL || a.cands == NULL || a.fused == NULL) {
+        rc = mnemo_err_set(err, MNEMO_ENOMEM, "search: out of memory");
+        goto done;
+    }
+    rc = mnemo_fts_query_build(qtext, qlen, &match, NULL, NULL);
+    if (rc != 0 && rc != MNEMO_ENOTFOUND) {
+        rc = mnemo_err_set(err, rc, "search: cannot build keyword query: %s", mnemo_strerror(rc));
+        goto done;
+    }
+    a.match = rc == 0 ? mnemo_strbuf_str(&match) : NULL;
+    rc = 0;
+
+    vector_candidates(vx, emb, project, include_global, qtext, deadline_ns, vec, &a.n_vec, out);
+    if (a.match == NULL && a.n_vec == 0)
+        goto done;
+
+    int64_t left = ms_left(deadline_ns);
+    if (left == 0) {
+        rc = mnemo_err_set(err, MNEMO_ETIMEDOUT,
+                           "search: deadline passed before the keyword search");
+        goto done;
+    }
+    a.project = project;
+    a.include_global = include_global;
+    a.vec = vec;
+    a.params = &fp;
+    rc = mnemo_store_read(st, "search", left, search_txn, &a, err);
+    if (rc != 0)
+        goto done;
+
+    out->n_fts = a.n_fts;
+    out->n_vec = a.n_vec;
+    out->items = calloc(a.rows.n > 0 ? a.rows.n : 1, sizeof(*out->items));
+    if (out->items == NULL) {
+        rc = mnemo_err_set(err, MNEMO_ENOMEM, "search: out of memory");
+        goto done;
+    }
+    /* Rows come back in score order with hidden ones skipped: walk both lists together. */
+    size_t r = 0;
+    for (int i = 0; i < a.n_fused && r < a.rows.n; i++) {
+        if (a.rows.items[r].id != a.fused[i].id)
+            continue;
+        out->items[out->n].score = a.fused[i];
+        out->items[out->n].obs = a.rows.items[r];
+        mnemo_obs_init(&a.rows.items[r]);
+        out->n++;
+        r++;
+    }
+done:
+    if (rc != 0) {
+        char keep[MNEMO_ERR_MSG_MAX];
+        memcpy(keep, out->vec_error, sizeof(keep));
+        mnemo_search_results_release(out);
+        memcpy(out->vec_error, keep, sizeof(keep));
+    }
+    mnemo_obs_list_release(&a.rows);
+    free_texts(&a);
+    free(a.cands);
+    free(a.fused);
+    free(vec);
+    free(qtext);
+    mnemo_strbuf_release(&match);
+    return rc;
+}
+
+/* ---- keeping the index in step --------------------------------------------------------- */
+
+static const char load_sql[] =
+    "SELECT v.observation_id, o.project, o.scope = 'global', v.dim, v.embedding"
+    " FROM vectors v JOIN observations o ON o.id = v.observation_id"
+    " WHERE v.model_id = ?1 AND o.archived = 0 AND o.superseded_by IS NULL";
+
+struct load_arg {
+    struct mnemo_vindex *vx;
+    const char *model_id;
+    sqlite3_stmt *st;
+    struct mnemo_conn *conn;
+    float *buf; /* an aligned copy of the current BLOB (SQLite's pointer has no alignment) */
+    int step_rc;
+    int64_t loaded;
+};
+
+static int load_next(void *arg, struct mnemo_vindex_row *row)
+{
+    struct load_arg *a = arg;
+    int src = sqlite3_step(a->st);
+    if (src == SQLITE_DONE)
+        return 0;
+    if (src != SQLITE_ROW) {
+        a->step_rc = src;
+        return MNEMO_ESQLITE;
+    }
+    int dim = sqlite3_column_int(a->st, 3);
+    const void *blob = sqlite3_column_blob(a->st, 4);
+    int bytes = sqlite3_column_bytes(a->st, 4);
+    if (dim != mnemo_vindex_dim(a->vx) || blob == NULL || bytes != dim * (int)sizeof(float))
+        return MNEMO_EINVAL;
+    memcpy(a->buf, blob, (size_t)bytes);
+    row->id = sqlite3_column_int64(a->st, 0);
+    row->project = (const char *)sqlite3_column_text(a->st, 1);
+    row->global = sqlite3_column_int(a->st, 2);
+    row->vec = a->buf;
+    row->dim = dim;
+    return 1;
+}
+
+static int load_txn(struct mnemo_conn *conn, void *arg, struct mnemo_err *err)
+{
+    struct load_arg *a = arg;
+    int rc = mnemo_conn_prepare_cached(conn, load_sql, &a->st, err);
+    if (rc != 0)
+        return rc;
+    sqlite3_bind_text(a->st, 1, a->model_id, -1, SQLITE_STATIC);
+    a->conn = conn;
+    a->step_rc = 0;
+    rc = mnemo_vindex_load(a->vx, load_next, a, &a->loaded, err);
+    if (rc != 0 && a->step_rc != 0)
+        rc = mnemo_conn_error(conn, a->step_rc, "load vectors", err);
+    else if (rc == MNEMO_EINVAL)
+        rc = mnemo_err_set(err, rc,
+                           "load vectors: a vector of model '%s' does not have %d dimensions",
+                           a->model_id, mnemo_vindex_dim(a->vx));
+    sqlite3_reset(a->st);
+    return rc;
+}
+
+int mnemo_search_vindex_load(struct mnemo_store *st, struct mnemo_vindex *vx, const char *model_id,
+                             int64_t timeout_ms, int64_t *n_loaded, struct mnemo_err *err)
+{
+    struct load_arg a;
+    int rc;
+
+    if (n_loaded != NULL)
+        *n_loaded = 0;
+    if (st == NULL || vx == NULL || model_id == NULL)
+        return mnemo_err_set(err, MNEMO_EINVAL,
+                             "load vectors: store, index and model are required");
+    memset(&a, 0, sizeof(a));
+    a.vx = vx;
+    a.model_id = model_id;
+    a.buf = malloc((size_t)mnemo_vindex_dim(vx) * sizeof(float));
+    if (a.buf == NULL)
+        return mnemo_err_set(err, MNEMO_ENOMEM, "load vectors: out of memory");
+    rc = mnemo_store_read(st, "load vectors",
+                          timeout_ms > 0 ? timeout_ms : MNEMO_STORE_TIMEOUT_SLOW_MS, load_txn, &a,
+                          err);
+    free(a.buf);
+    if (n_loaded != NULL)
+        *n_loaded = a.loaded;
+    return rc;
+}
+
+struct put_arg {
+    int64_t id;
+    const char *model_id;
+    const float *vec;
+    int dim;
+};
+
+static int put_txn(struct mnemo_conn *conn, void *arg, struct mnemo_err *err)
+{
+    struct put_arg *a = arg;
+    sqlite3_stmt *st;
+    int rc = mnemo_conn_prepare_cached(
+        conn,
+        "INSERT OR REPLACE INTO vectors(observation_id, model_id, dim, embedding, created_at)"
+        " VALUES (?1, ?2, ?3, ?4, ?5)",
+        &st, err);
+    if (rc != 0)
+        return rc;
+    sqlite3_bind_int64(st, 1, a->id);
+    sqlite3_bind_text(st, 2, a->model_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, a->dim);
+    sqlite3_bind_blob(st, 4, a->vec, a->dim * (int)sizeof(float), SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, mnemo_clock_wall_ms());
+    int src = sqlite3_step(st);
+    if (src != SQLITE_DONE)
+        rc = mnemo_conn_error(conn, src, "store vector", err);
+    sqlite3_reset(st);
+    return rc;
+}
+
+int mnemo_search_embed_obs(struct mnemo_store *st, struct mnemo_vindex *vx,
+                           struct mnemo_embedder *emb, int64_t id, int64_t deadline_ns,
+                           struct mnemo_err *err)
+{
+    struct mnemo_obs o;
+    struct mnemo_strbuf text;
+    float *vec = NULL;
+    int rc, dim;
+
+    if (st == NULL || emb == NULL || !mnemo_embed_enabled(emb))
+        return mnemo_err_set(err, MNEMO_EINVAL, "embed observation: no enabled embedder");
+    dim = mnemo_embed_dim(emb);
+    if (vx != NULL && dim != mnemo_vindex_dim(vx))
+        return mnemo_err_set(err, MNEMO_EINVAL,
+                             "embed observation: embedder has %d dimensions, vector index %d", dim,
+                             mnemo_vindex_dim(vx));
+    if (deadline_ns == 0)
+        deadline_ns = mnemo_deadline_in_ms(MNEMO_STORE_TIMEOUT_DEFAULT_MS);
+    mnemo_obs_init(&o);
+    mnemo_strbuf_init(&text, 0);
+    rc = mnemo_obs_get(st, id, &o, err);
+    if (rc != 0)
+        goto out;
+    rc = mnemo_search_obs_text(&o, &text);
+    vec = malloc((size_t)dim * sizeof(float));
+    if (rc != 0 || vec == NULL) {
+        rc = mnemo_err_set(err, rc != 0 ? rc : MNEMO_ENOMEM, "embed observation %lld: %s",
+                           (long long)id, mnemo_strerror(rc != 0 ? rc : MNEMO_ENOMEM));
+        goto out;
+    }
+    rc = mnemo_embed_text(emb, mnemo_strbuf_str(&text), vec, deadline_ns, err);
+    if (rc != 0)
+        goto out;
+    int64_t left = ms_left(deadline_ns);
+    if (left == 0) {
+        rc = mnemo_err_set(err, MNEMO_ETIMEDOUT, "embed observation %lld: deadline passed",
+                           (long long)id);
+        goto out;
+    }
+    struct put_arg pa = {id, mnemo_embed_model_id(emb), vec, dim};
+    rc = mnemo_store_write(st, "store vector", left, put_txn, &pa, err);
+    if (rc != 0 || vx == NULL)
+        goto out;
+    if (o.archived == 0 && o.superseded_by == 0) {
+        rc = mnemo_vindex_upsert(vx, id, o.project, strcmp(o.scope, "global") == 0, vec, dim, err);
+    } else if (mnemo_vindex_remove(vx, id, NULL) != 0) {
+        rc = 0; /* a hidden observation that was not indexed: nothing to take out */
+    }
+out:
+    free(vec);
+    mnemo_strbuf_release(&text);
+    mnemo_obs_release(&o);
+    return rc;
+}
