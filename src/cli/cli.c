@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "memory/schema.h"
 #include "util/fs.h"
 
 /* ---- command tables --------------------------------------------------------------------- */
@@ -239,9 +240,9 @@ int mnemo__cli_store_try_open(struct mnemo_cli *cli, unsigned flags, struct mnem
                               struct mnemo_err *err)
 {
     struct mnemo_store_config cfg;
-    mnemo_store_config_init(&cfg);
-    cfg.path = cli->db_path;
-    cfg.flags = flags;
+    /* Every command that opens the store brings the schema up to date, so `init` creates the
+     * memory tables and `doctor`/`db` report the version the memory commands need. */
+    mnemo_memory_store_config(&cfg, cli->db_path, flags);
     cfg.log = cli->log;
     return mnemo_store_open(&cfg, out, err);
 }

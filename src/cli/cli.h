@@ -2,9 +2,9 @@
  * cli.h - internal header of the mnemo command-line tool: the command table, the command
  * functions and the helpers they share (home resolution, opening the store, messages).
  *
- * The CLI is a face: it parses arguments, calls the store and util layers through their
- * public headers and prints. It never touches SQLite directly and never opens a database
- * file itself. Exit statuses are 0 (success), 1 (failure) and 2 (usage error).
+ * The CLI is a face: it parses arguments, calls the library layers (store, memory, embed,
+ * search) through their public headers and prints. It never runs SQL and never opens a
+ * database file itself. Exit statuses are 0 (success), 1 (failure) and 2 (usage error).
  *
  * Thread-safety: the CLI is single-threaded; nothing here is meant to be called from two
  * threads at once. There is no mutable global state: everything a command needs hangs off
@@ -18,6 +18,13 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <jansson.h>
+
+#include "embed/embed.h"
+#include "memory/obs.h"
+#include "memory/privacy.h"
+#include "memory/project.h"
+#include "search/vindex.h"
 #include "store/store.h"
 #include "util/log.h"
 
@@ -68,10 +75,23 @@ struct mnemo_cli {
 
 /* ---- commands (one cmd_<name>.c each) --------------------------------------------------- */
 
+int cmd_add(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
+int cmd_archive(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
+int cmd_context(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
 int cmd_db(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
 int cmd_doctor(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
+int cmd_edit(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
+int cmd_export(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
+int cmd_forget(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
 int cmd_help(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
+int cmd_import(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
 int cmd_init(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
+int cmd_list(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
+int cmd_reembed(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
+int cmd_search(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
+int cmd_show(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
+int cmd_stats(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
+int cmd_unarchive(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
 int cmd_version(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
 
 /* ---- command tables --------------------------------------------------------------------- */
@@ -164,5 +184,118 @@ int mnemo__cli_store_open(struct mnemo_cli *cli, unsigned flags, struct mnemo_st
  * logged as a warning only.
  */
 void mnemo__cli_store_close(struct mnemo_cli *cli, struct mnemo_store *st);
+
+/* ---- memory commands (cli_memory.c) ------------------------------------------------------ */
+
+/* What mnemo__cli_mem_open builds besides the store. */
+enum mnemo_cli_mem_flags {
+    MNEMO_CLI_MEM_PRIVACY = 1u << 0, /* the redactor, for commands that store text */
+    MNEMO_CLI_MEM_EMBED = 1u << 1,   /* the embedder (MNEMO_EMBED_* variables, default hash) */
+};
+
+/* What a memory command works with; owned by the command, released by mnemo__cli_mem_close. */
+struct mnemo_cli_mem {
+    struct mnemo_store *st;
+    struct mnemo_privacy *priv; /* NULL unless MNEMO_CLI_MEM_PRIVACY */
+    struct mnemo_embedder *emb; /* NULL unless MNEMO_CLI_MEM_EMBED */
+};
+
+/*
+ * Resolves the home, opens the existing store (with the memory migrations) and builds what
+ * flags ask for. On failure prints the error, releases everything and returns
+ * MNEMO_CLI_FAIL; on success returns 0.
+ */
+int mnemo__cli_mem_open(struct mnemo_cli *cli, unsigned flags, struct mnemo_cli_mem *m);
+
+/* Releases everything m holds (each part may be NULL) and zeroes it. */
+void mnemo__cli_mem_close(struct mnemo_cli *cli, struct mnemo_cli_mem *m);
+
+/*
+ * The project a command works on: flag (--project) when given, else $MNEMO_PROJECT when set and
+ * non-empty, else the identity of the working directory (memory/project.h). out holds
+ * MNEMO_PROJECT_SIZE bytes. Returns 0, or MNEMO_CLI_FAIL after printing why.
+ */
+int mnemo__cli_project(const char *flag, char out[MNEMO_PROJECT_SIZE]);
+
+/* Parses an observation id (a positive decimal, optionally written "#12"). 0 or -1. */
+int mnemo__cli_parse_id(const char *s, int64_t *out);
+
+/* Parses a decimal integer in [lo, hi]. 0 or -1. */
+int mnemo__cli_parse_int(const char *s, int64_t lo, int64_t hi, int64_t *out);
+
+/*
+ * Parses --since: a duration before now_ms ("30m", "12h", "7d", "2w") or a UTC date
+ * "YYYY-MM-DD" (midnight). Stores Unix milliseconds in *out. 0 or -1.
+ */
+int mnemo__cli_parse_since(const char *s, int64_t now_ms, int64_t *out);
+
+/*
+ * Appends a copy of s to the owned list (*items, *n) unless the list already holds max items.
+ * Returns 0, MNEMO_ETOOBIG or MNEMO_ENOMEM.
+ */
+int mnemo__cli_list_push(char ***items, size_t *n, size_t max, const char *s);
+
+/*
+ * Runs every text field of the owned observation o (title, subtitle, narrative, list items,
+ * archive reason) through the privacy cleaner in place: private blocks stripped, secrets
+ * redacted. List items left empty are dropped. Returns 0 or the cleaner's error.
+ */
+int mnemo__cli_obs_clean(const struct mnemo_privacy *priv, struct mnemo_obs *o,
+                         struct mnemo_err *err);
+
+/*
+ * Fills the owned observation o (initialised here; release with mnemo_obs_release) from a JSON
+ * object as `mnemo export` writes it. Without import only the fields a user may set are read
+ * (type, scope, project, title, subtitle, narrative, facts, concepts, files_read,
+ * files_modified); with import also uuid, provenance, timestamps, feedback, retrieval data,
+ * archive state and file_mtimes. Unknown keys are ignored. Returns 0, or -1 with a message
+ * in msg (a field of the wrong JSON type, not an object).
+ */
+int mnemo__cli_obs_from_json(const json_t *j, int import, struct mnemo_obs *o, char *msg,
+                             size_t msg_size);
+
+/*
+ * Reads all of f (at most max bytes) into a malloc'd NUL-terminated buffer. Returns 0, or
+ * MNEMO_CLI_FAIL after printing why (name says what was read, e.g. "standard input").
+ */
+int mnemo__cli_read_stream(FILE *f, const char *name, size_t max, char **out, size_t *len);
+
+/*
+ * Parses buf as JSON documents: one object, an array of objects, or JSON Lines (one object per
+ * non-blank line). Returns a new array of the documents, or NULL with the problem (and its line)
+ * in msg. The items are not checked to be objects.
+ */
+json_t *mnemo__cli_parse_docs(const char *buf, size_t len, char *msg, size_t msg_size);
+
+/* An observation as a JSON object with a stable key order. NULL when out of memory. */
+json_t *mnemo__cli_obs_to_json(const struct mnemo_obs *o);
+
+/* Prints j as one compact line on stdout and releases it. MNEMO_CLI_FAIL on NULL or error. */
+int mnemo__cli_print_json(json_t *j);
+
+/* Prints the header of an observation table; with_score adds a SCORE column. */
+void mnemo__cli_obs_table_header(int with_score);
+
+/* Prints one observation as a table row (title cut to fit, with an ellipsis). */
+void mnemo__cli_obs_table_row(const struct mnemo_obs *o, int with_score, double score);
+
+/* Prints every field of o, one "name: value" line each, for `mnemo show`. */
+void mnemo__cli_obs_print_full(const struct mnemo_obs *o);
+
+/*
+ * Builds the vector index of the current embedding model's vectors (live observations) for a
+ * search. *out is NULL (keyword-only search) when m has no embedder or embeddings are off.
+ * Returns 0 or the index/store error; the caller frees *out with mnemo_vindex_close.
+ */
+int mnemo__cli_vindex_build(struct mnemo_cli_mem *m, struct mnemo_vindex **out,
+                            struct mnemo_err *err);
+
+/*
+ * Embeds every observation lacking a vector of the embedder's model, oldest first, in batches;
+ * progress on stderr when show_progress. *done (may be NULL) counts the vectors written. Returns
+ * 0, or MNEMO_CLI_FAIL after printing the error (the vectors written so far stay: a rerun only
+ * does the rest).
+ */
+int mnemo__cli_embed_missing(struct mnemo_cli_mem *m, int show_progress, int64_t *done);
 
 #endif

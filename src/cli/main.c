@@ -19,6 +19,55 @@
 /* The top-level commands, sorted by name (mnemo__cli_find searches them with bsearch). */
 static const struct mnemo_cli_cmd commands[] = {
     {
+        "add",
+        cmd_add,
+        "mnemo add --title T --type TYPE [<observation flags>] [--json] | mnemo add --json < FILE",
+        "store an observation (from flags, or JSON on stdin)",
+        "Stores one observation and prints its id, or `duplicate of #N` when the project already\n"
+        "holds one with the same title, narrative and facts. Every text is cleaned first:\n"
+        "<private> blocks are removed and secrets are replaced by [REDACTED:<rule>]. The\n"
+        "observation is embedded in the same run, so the vector side of search sees it at once.\n"
+        "\n"
+        "--json prints {\"id\":N,\"uuid\":\"...\",\"duplicate\":false} instead of the id. Given\n"
+        "without observation flags, it reads one JSON object, an array, or JSON Lines from stdin\n"
+        "(the fields of `mnemo export`), checks them all before storing any, and prints one\n"
+        "such line per observation.\n"
+        "\n"
+        "observation flags:\n"
+        "  --title T            the title (required for add)\n"
+        "  --type TYPE          decision, bugfix, feature, refactor, discovery or change\n"
+        "  --subtitle S         a one-line subtitle\n"
+        "  --narrative N        the full story\n"
+        "  --fact F             a fact (repeatable)\n"
+        "  --concept C          a concept tag such as gotcha or best-practice (repeatable)\n"
+        "  --file-read P        a file read (repeatable)\n"
+        "  --file-modified P    a file modified (repeatable)\n"
+        "  --scope S            project or global (default: the scope rule)\n"
+        "  --project P          the project (default: $MNEMO_PROJECT, else the git top level)\n",
+    },
+    {
+        "archive",
+        cmd_archive,
+        "mnemo archive ID [--reason R]",
+        "hide an observation from lists, search and context",
+        "Archives observation ID: it no longer appears in list, search or injected context, but\n"
+        "`mnemo show ID` still prints it and `mnemo unarchive ID` brings it back.\n",
+    },
+    {
+        "context",
+        cmd_context,
+        "mnemo context [--prompt TEXT] [--project P]",
+        "print exactly what mnemo would inject into an agent",
+        "Without --prompt prints the session-start index of the project (its most important\n"
+        "observations and the global ones); with --prompt prints the memory block a prompt with\n"
+        "that text would receive (the prompt is cleaned first, as the hook does). Prints\n"
+        "nothing when nothing would be injected.\n"
+        "\n"
+        "options:\n"
+        "  --prompt TEXT   the prompt to find memories for\n"
+        "  --project P     this project (default: $MNEMO_PROJECT, else the git top level)\n",
+    },
+    {
         "db",
         cmd_db,
         "mnemo db <check|checkpoint|optimize|stats> [<options>]",
@@ -47,12 +96,64 @@ static const struct mnemo_cli_cmd commands[] = {
         "Exits 0 when no check failed, 1 otherwise.\n",
     },
     {
+        "edit",
+        cmd_edit,
+        "mnemo edit ID [<observation flags>] [--json]",
+        "change some fields of an observation",
+        "Sets the fields given by the flags and leaves the others as they are; a list flag\n"
+        "(--fact, --concept, --file-read, --file-modified) replaces that whole list. Texts are\n"
+        "cleaned as in `mnemo add`, and the observation is embedded again. With --json prints\n"
+        "the updated observation as JSON.\n"
+        "\n"
+        "observation flags:\n"
+        "  --title T            the title (required for add)\n"
+        "  --type TYPE          decision, bugfix, feature, refactor, discovery or change\n"
+        "  --subtitle S         a one-line subtitle\n"
+        "  --narrative N        the full story\n"
+        "  --fact F             a fact (repeatable)\n"
+        "  --concept C          a concept tag such as gotcha or best-practice (repeatable)\n"
+        "  --file-read P        a file read (repeatable)\n"
+        "  --file-modified P    a file modified (repeatable)\n"
+        "  --scope S            project or global (default: the scope rule)\n"
+        "  --project P          the project (default: $MNEMO_PROJECT, else the git top level)\n",
+    },
+    {
+        "export",
+        cmd_export,
+        "mnemo export [--format jsonl|json|csv|markdown] [--project P] [--archived]",
+        "write observations to stdout (jsonl, json, csv or markdown)",
+        "Writes every observation (of one project with --project; archived ones too with\n"
+        "--archived) to stdout, oldest first, in a stable field order. jsonl (the default) and\n"
+        "json are what `mnemo import` reads; csv quotes as RFC 4180 (lists as JSON arrays);\n"
+        "markdown is for reading.\n",
+    },
+    {
+        "forget",
+        cmd_forget,
+        "mnemo forget ID",
+        "delete an observation and its vectors",
+        "Deletes observation ID for good, with its vectors and relations. To hide it but keep\n"
+        "it, use `mnemo archive`.\n",
+    },
+    {
         "help",
         cmd_help,
         "mnemo help [<command> [<subcommand>]]",
         "show the list of commands, or one command's help",
         "Without arguments prints the usage and the list of commands. With a command (and, for\n"
         "`db`, a subcommand) prints that command's help, like `mnemo <command> --help`.\n",
+    },
+    {
+        "import",
+        cmd_import,
+        "mnemo import FILE",
+        "import observations written by `mnemo export` (jsonl or json)",
+        "Imports the observations in FILE (`-` for stdin), as written by `mnemo export\n"
+        "--format jsonl` or `--format json`. Each keeps its uuid, timestamps and archive state;\n"
+        "texts are cleaned as in `mnemo add`. An observation whose uuid, or whose content in\n"
+        "the same project, is already stored is skipped, so importing twice adds nothing.\n"
+        "Imported observations are embedded. Prints imported, skipped and failed counts; exits\n"
+        "1 when any failed. Shows progress on stderr when it is a terminal.\n",
     },
     {
         "init",
@@ -64,6 +165,72 @@ static const struct mnemo_cli_cmd commands[] = {
         "as they are (a home with looser permissions gets a warning, not a change).\n"
         "\n"
         "The home is $MNEMO_HOME, or ~/.mnemo when MNEMO_HOME is not set.\n",
+    },
+    {
+        "list",
+        cmd_list,
+        "mnemo list [--project P|--all-projects] [--type T] [--since S] [--limit N] [--archived] "
+        "[--json]",
+        "list the newest observations",
+        "Lists the newest observations of the project (see --project), newest first, as a\n"
+        "table; --json prints one JSON object per line instead.\n"
+        "\n"
+        "options:\n"
+        "  --project P       this project (default: $MNEMO_PROJECT, else the git top level)\n"
+        "  --all-projects    every project\n"
+        "  --type T          only this type\n"
+        "  --since S         created since a date (YYYY-MM-DD, UTC) or a duration ago (30m, 12h,\n"
+        "                    7d, 2w)\n"
+        "  --limit N         at most N rows (default 50, at most 1000)\n"
+        "  --archived        include archived observations\n"
+        "  --json            JSON Lines output\n",
+    },
+    {
+        "reembed",
+        cmd_reembed,
+        "mnemo reembed",
+        "embed every observation that lacks a vector of the current model",
+        "Embeds, oldest first, every observation without a vector of the current embedding\n"
+        "model (MNEMO_EMBED_* variables; the built-in hash model by default). It only does the\n"
+        "missing ones, so an interrupted run is resumed by running it again. Prints how many\n"
+        "it embedded.\n",
+    },
+    {
+        "search",
+        cmd_search,
+        "mnemo search QUERY [--project P] [--limit N] [--json] [--explain]",
+        "find observations by keywords and vector similarity",
+        "Searches the live observations of the project (and global ones) with full-text search\n"
+        "and vectors together, fused into one ranking, and prints the best as a table.\n"
+        "\n"
+        "options:\n"
+        "  --project P    this project (default: $MNEMO_PROJECT, else the git top level)\n"
+        "  --limit N      at most N results (default 10, at most 200)\n"
+        "  --json         JSON Lines output, each with its score components\n"
+        "  --explain      show each result's score components\n",
+    },
+    {
+        "show",
+        cmd_show,
+        "mnemo show ID [--json]",
+        "print every field of an observation",
+        "Prints every field of observation ID, archived or not; --json prints it as JSON.\n",
+    },
+    {
+        "stats",
+        cmd_stats,
+        "mnemo stats [--json]",
+        "count observations by project, type and scope, and vectors by model",
+        "Prints the number of observations by project, type and scope, how many are archived\n"
+        "and superseded, the vectors by model, and the database and WAL sizes.\n",
+    },
+    {
+        "unarchive",
+        cmd_unarchive,
+        "mnemo unarchive ID",
+        "bring an archived observation back",
+        "Clears the archive flag of observation ID, so it shows in list, search and context\n"
+        "again.\n",
     },
     {
         "version",

@@ -284,4 +284,46 @@ struct mnemo_obs_import_result {
 int mnemo_obs_import(struct mnemo_store *st, const struct mnemo_obs *rows, size_t n,
                      struct mnemo_obs_import_result *res, struct mnemo_err *err);
 
+/* ---- statistics and maintenance queries -------------------------------------------------------
+ */
+
+/* Most groups a grouped count returns (the largest first). */
+#define MNEMO_OBS_STATS_MAX_GROUPS 500
+
+/* One row of a grouped count; name is owned by the enclosing struct mnemo_obs_stats. */
+struct mnemo_obs_group {
+    char *name;
+    int64_t count;
+};
+
+/* What the memory holds. Filled by mnemo_obs_stats; freed with mnemo_obs_stats_release. */
+struct mnemo_obs_stats {
+    int64_t total;      /* every row */
+    int64_t live;       /* neither archived nor superseded */
+    int64_t archived;   /* archived (superseded or not) */
+    int64_t superseded; /* superseded (archived or not) */
+    struct mnemo_obs_group *by_project, *by_type, *by_scope, *vectors_by_model;
+    size_t n_by_project, n_by_type, n_by_scope, n_vectors_by_model;
+};
+
+/*
+ * Counts observations in total and by state, grouped by project, type and scope (every row),
+ * and vectors grouped by model, in one read transaction. *out is initialised here and owned by
+ * the caller afterwards. Returns 0, MNEMO_ENOMEM or a store error.
+ */
+int mnemo_obs_stats(struct mnemo_store *st, struct mnemo_obs_stats *out, struct mnemo_err *err);
+
+/* Frees what stats owns and zeroes it. NULL is a no-op. */
+void mnemo_obs_stats_release(struct mnemo_obs_stats *stats);
+
+/*
+ * Pages through observations that have no vector of model_id, in id order: fills ids with up to
+ * max (1..MNEMO_OBS_LIST_MAX) ids greater than after_id and sets *n. When total is not NULL it
+ * also counts every such observation. Re-embedding tools loop on it until *n is 0, so an
+ * interrupted run resumes where it stopped. Returns 0, MNEMO_EINVAL or a store error.
+ */
+int mnemo_obs_missing_vectors(struct mnemo_store *st, const char *model_id, int64_t after_id,
+                              int64_t *ids, size_t max, size_t *n, int64_t *total,
+                              struct mnemo_err *err);
+
 #endif
