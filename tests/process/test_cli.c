@@ -3,7 +3,7 @@
  * runs with MNEMO_HOME inside a fresh temporary directory, and each test pins one behaviour
  * a user or a script relies on (exit status, which stream, what is created and what is not).
  */
-#include "testutil.h"
+#include "cliutil.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -12,8 +12,6 @@
 
 #include <jansson.h>
 #include <sqlite3.h>
-
-#define MAX_ARGS 16
 
 /* Every top-level command; `mnemo help` must list each one. */
 static const char *const all_commands[] = {"db", "doctor", "help", "init", "version"};
@@ -28,13 +26,6 @@ struct fixture {
     char db[600];
     char home_env[600];
     char *env[3];
-};
-
-/* The output of one run. */
-struct result {
-    int status;
-    char *out;
-    char *err;
 };
 
 static int setup(void **state)
@@ -62,49 +53,13 @@ static int teardown(void **state)
 }
 
 /* Runs mnemo with the NULL-terminated arguments that follow, in f's environment. */
-static struct result run(struct fixture *f, ...)
+static struct cu_result run(struct fixture *f, ...)
 {
-    char *argv[MAX_ARGS + 2];
-    struct result r;
     va_list ap;
-    int n = 0;
-
-    argv[n++] = (char *)tu_mnemo_bin();
     va_start(ap, f);
-    for (;;) {
-        const char *arg = va_arg(ap, const char *);
-        if (arg == NULL)
-            break;
-        assert_true(n <= MAX_ARGS);
-        argv[n++] = (char *)arg;
-    }
+    struct cu_result r = cu_run_va(f->env, NULL, ap);
     va_end(ap);
-    argv[n] = NULL;
-    r.status = tu_run(argv, f->env, NULL, &r.out, &r.err);
-    assert_non_null(r.out);
-    assert_non_null(r.err);
     return r;
-}
-
-static void result_free(struct result *r)
-{
-    free(r->out);
-    free(r->err);
-    r->out = r->err = NULL;
-}
-
-/* Fails the test with both streams shown when the status is not the expected one. */
-static void expect_status(const struct result *r, int want)
-{
-    if (r->status != want)
-        fail_msg("exit status %d, expected %d\n--- stdout:\n%s--- stderr:\n%s", r->status, want,
-                 r->out, r->err);
-}
-
-static void expect_contains(const char *haystack, const char *needle)
-{
-    if (strstr(haystack, needle) == NULL)
-        fail_msg("expected to find '%s' in:\n%s", needle, haystack);
 }
 
 static int starts_with(const char *s, const char *prefix)
@@ -114,9 +69,9 @@ static int starts_with(const char *s, const char *prefix)
 
 static void init_home(struct fixture *f)
 {
-    struct result r = run(f, "init", NULL);
-    expect_status(&r, 0);
-    result_free(&r);
+    struct cu_result r = run(f, "init", NULL);
+    cu_expect_status(&r, 0);
+    cu_result_free(&r);
 }
 
 static mode_t mode_of(const char *path)
@@ -134,16 +89,16 @@ static void test_cli_help_lists_every_command_on_stdout(void **state)
     const char *forms[] = {"help", "--help", "-h"};
 
     for (size_t i = 0; i < N_OF(forms); i++) {
-        struct result r = run(f, forms[i], NULL);
-        expect_status(&r, 0);
+        struct cu_result r = run(f, forms[i], NULL);
+        cu_expect_status(&r, 0);
         assert_true(starts_with(r.out, "usage: mnemo"));
         for (size_t c = 0; c < N_OF(all_commands); c++) {
             char line[64];
             snprintf(line, sizeof line, "\n  %s ", all_commands[c]);
-            expect_contains(r.out, line);
+            cu_expect_contains(r.out, line);
         }
         assert_string_equal(r.err, "");
-        result_free(&r);
+        cu_result_free(&r);
     }
 }
 
@@ -155,18 +110,18 @@ static void test_cli_command_help_prints_its_usage_and_exits_0(void **state)
         char usage[64];
         snprintf(usage, sizeof usage, "usage: mnemo %s", all_commands[c]);
 
-        struct result r = run(f, all_commands[c], "--help", NULL);
-        expect_status(&r, 0);
+        struct cu_result r = run(f, all_commands[c], "--help", NULL);
+        cu_expect_status(&r, 0);
         if (!starts_with(r.out, usage))
             fail_msg("'%s --help' printed:\n%s", all_commands[c], r.out);
         assert_string_equal(r.err, "");
 
         /* `mnemo help <command>` prints the very same text. */
-        struct result h = run(f, "help", all_commands[c], NULL);
-        expect_status(&h, 0);
+        struct cu_result h = run(f, "help", all_commands[c], NULL);
+        cu_expect_status(&h, 0);
         assert_string_equal(h.out, r.out);
-        result_free(&h);
-        result_free(&r);
+        cu_result_free(&h);
+        cu_result_free(&r);
     }
 }
 
@@ -174,24 +129,24 @@ static void test_cli_db_subcommand_help_prints_its_usage_and_exits_0(void **stat
 {
     struct fixture *f = *state;
 
-    struct result db = run(f, "db", "--help", NULL);
-    expect_status(&db, 0);
+    struct cu_result db = run(f, "db", "--help", NULL);
+    cu_expect_status(&db, 0);
     for (size_t s = 0; s < N_OF(db_subcommands); s++) {
         char usage[64], line[64];
         snprintf(line, sizeof line, "\n  %s ", db_subcommands[s]);
-        expect_contains(db.out, line);
+        cu_expect_contains(db.out, line);
 
         snprintf(usage, sizeof usage, "usage: mnemo db %s", db_subcommands[s]);
-        struct result r = run(f, "db", db_subcommands[s], "--help", NULL);
-        expect_status(&r, 0);
+        struct cu_result r = run(f, "db", db_subcommands[s], "--help", NULL);
+        cu_expect_status(&r, 0);
         assert_true(starts_with(r.out, usage));
-        struct result h = run(f, "help", "db", db_subcommands[s], NULL);
-        expect_status(&h, 0);
+        struct cu_result h = run(f, "help", "db", db_subcommands[s], NULL);
+        cu_expect_status(&h, 0);
         assert_string_equal(h.out, r.out);
-        result_free(&h);
-        result_free(&r);
+        cu_result_free(&h);
+        cu_result_free(&r);
     }
-    result_free(&db);
+    cu_result_free(&db);
     /* Asking for help never creates the home. */
     assert_int_equal(tu_file_size(f->home), -1);
 }
@@ -204,11 +159,11 @@ static void test_cli_version_prints_mnemo_and_sqlite_versions(void **state)
 
     snprintf(want, sizeof want, "mnemo %s (sqlite %s)\n", MNEMO_VERSION, sqlite3_libversion());
     for (size_t i = 0; i < N_OF(forms); i++) {
-        struct result r = run(f, forms[i], NULL);
-        expect_status(&r, 0);
+        struct cu_result r = run(f, forms[i], NULL);
+        cu_expect_status(&r, 0);
         assert_string_equal(r.out, want);
         assert_string_equal(r.err, "");
-        result_free(&r);
+        cu_result_free(&r);
     }
 }
 
@@ -216,30 +171,30 @@ static void test_cli_unknown_command_prints_usage_on_stderr_and_exits_2(void **s
 {
     struct fixture *f = *state;
 
-    struct result r = run(f, "frobnicate", NULL);
-    expect_status(&r, 2);
+    struct cu_result r = run(f, "frobnicate", NULL);
+    cu_expect_status(&r, 2);
     assert_string_equal(r.out, "");
     assert_true(starts_with(r.err, "mnemo: "));
-    expect_contains(r.err, "'frobnicate'");
-    expect_contains(r.err, "usage: mnemo");
-    result_free(&r);
+    cu_expect_contains(r.err, "'frobnicate'");
+    cu_expect_contains(r.err, "usage: mnemo");
+    cu_result_free(&r);
 
     r = run(f, "help", "frobnicate", NULL);
-    expect_status(&r, 2);
+    cu_expect_status(&r, 2);
     assert_string_equal(r.out, "");
-    expect_contains(r.err, "usage: mnemo");
-    result_free(&r);
+    cu_expect_contains(r.err, "usage: mnemo");
+    cu_result_free(&r);
 }
 
 static void test_cli_no_command_prints_usage_on_stderr_and_exits_2(void **state)
 {
     struct fixture *f = *state;
 
-    struct result r = run(f, NULL);
-    expect_status(&r, 2);
+    struct cu_result r = run(f, NULL);
+    cu_expect_status(&r, 2);
     assert_string_equal(r.out, "");
-    expect_contains(r.err, "usage: mnemo");
-    result_free(&r);
+    cu_expect_contains(r.err, "usage: mnemo");
+    cu_result_free(&r);
 }
 
 static void test_cli_bad_options_and_arguments_exit_2_naming_them(void **state)
@@ -262,12 +217,12 @@ static void test_cli_bad_options_and_arguments_exit_2_naming_them(void **state)
 
     for (size_t i = 0; i < N_OF(cases); i++) {
         const char *const *a = cases[i].args;
-        struct result r = run(f, a[0], a[1], a[2], a[3], NULL);
-        expect_status(&r, 2);
+        struct cu_result r = run(f, a[0], a[1], a[2], a[3], NULL);
+        cu_expect_status(&r, 2);
         assert_string_equal(r.out, "");
-        expect_contains(r.err, cases[i].names);
-        expect_contains(r.err, cases[i].usage);
-        result_free(&r);
+        cu_expect_contains(r.err, cases[i].names);
+        cu_expect_contains(r.err, cases[i].usage);
+        cu_result_free(&r);
     }
     assert_int_equal(tu_file_size(f->home), -1);
 }
@@ -281,12 +236,12 @@ static void test_cli_init_creates_home_0700_and_database_idempotently(void **sta
 
     snprintf(wal, sizeof wal, "%s-wal", f->db);
     mode_t old_umask = umask(022); /* the child inherits a permissive umask */
-    struct result r = run(f, "init", NULL);
+    struct cu_result r = run(f, "init", NULL);
     umask(old_umask);
-    expect_status(&r, 0);
-    expect_contains(r.out, f->db);
+    cu_expect_status(&r, 0);
+    cu_expect_contains(r.out, f->db);
     assert_string_equal(r.err, "");
-    result_free(&r);
+    cu_result_free(&r);
     assert_int_equal(mode_of(f->home), 0700);
     assert_true(tu_file_size(f->db) > 0);
     /* The database is the user's alone, even under a permissive umask. */
@@ -295,10 +250,10 @@ static void test_cli_init_creates_home_0700_and_database_idempotently(void **sta
     assert_int_equal(tu_file_size(wal), -1);
 
     r = run(f, "init", NULL);
-    expect_status(&r, 0);
-    expect_contains(r.out, f->db);
-    expect_contains(r.out, "already");
-    result_free(&r);
+    cu_expect_status(&r, 0);
+    cu_expect_contains(r.out, f->db);
+    cu_expect_contains(r.out, "already");
+    cu_result_free(&r);
     assert_int_equal(mode_of(f->home), 0700);
     assert_int_equal(tu_file_size(wal), -1);
 }
@@ -309,10 +264,10 @@ static void test_cli_init_keeps_a_loose_home_mode_but_warns(void **state)
 
     assert_int_equal(mkdir(f->home, 0755), 0);
     assert_int_equal(chmod(f->home, 0755), 0);
-    struct result r = run(f, "init", NULL);
-    expect_status(&r, 0);
-    expect_contains(r.err, "chmod 700");
-    result_free(&r);
+    struct cu_result r = run(f, "init", NULL);
+    cu_expect_status(&r, 0);
+    cu_expect_contains(r.err, "chmod 700");
+    cu_result_free(&r);
     assert_int_equal(mode_of(f->home), 0755);
 }
 
@@ -322,12 +277,12 @@ static void test_cli_doctor_without_init_fails_and_says_run_init(void **state)
 {
     struct fixture *f = *state;
 
-    struct result r = run(f, "doctor", NULL);
-    expect_status(&r, 1);
-    expect_contains(r.out, "FAIL");
-    expect_contains(r.out, "mnemo init");
-    expect_contains(r.out, "mnemo doctor: 1 problem\n");
-    result_free(&r);
+    struct cu_result r = run(f, "doctor", NULL);
+    cu_expect_status(&r, 1);
+    cu_expect_contains(r.out, "FAIL");
+    cu_expect_contains(r.out, "mnemo init");
+    cu_expect_contains(r.out, "mnemo doctor: 1 problem\n");
+    cu_result_free(&r);
     /* Doctor only looks: it never creates the home or the database. */
     assert_int_equal(tu_file_size(f->home), -1);
 }
@@ -337,12 +292,12 @@ static void test_cli_doctor_with_home_but_no_database_fails_without_creating_it(
     struct fixture *f = *state;
 
     assert_int_equal(mkdir(f->home, 0700), 0);
-    struct result r = run(f, "doctor", NULL);
-    expect_status(&r, 1);
-    expect_contains(r.out, "ok    home ");
-    expect_contains(r.out, "FAIL  database ");
-    expect_contains(r.out, "mnemo init");
-    result_free(&r);
+    struct cu_result r = run(f, "doctor", NULL);
+    cu_expect_status(&r, 1);
+    cu_expect_contains(r.out, "ok    home ");
+    cu_expect_contains(r.out, "FAIL  database ");
+    cu_expect_contains(r.out, "mnemo init");
+    cu_result_free(&r);
     assert_int_equal(tu_file_size(f->db), -1);
 }
 
@@ -351,21 +306,21 @@ static void test_cli_doctor_after_init_is_healthy(void **state)
     struct fixture *f = *state;
 
     init_home(f);
-    struct result r = run(f, "doctor", NULL);
-    expect_status(&r, 0);
-    expect_contains(r.out, "ok    home ");
-    expect_contains(r.out, "(mode 0700)");
-    expect_contains(r.out, "ok    store opens");
-    expect_contains(r.out, "ok    health healthy");
-    expect_contains(r.out, "ok    sqlite ");
+    struct cu_result r = run(f, "doctor", NULL);
+    cu_expect_status(&r, 0);
+    cu_expect_contains(r.out, "ok    home ");
+    cu_expect_contains(r.out, "(mode 0700)");
+    cu_expect_contains(r.out, "ok    store opens");
+    cu_expect_contains(r.out, "ok    health healthy");
+    cu_expect_contains(r.out, "ok    sqlite ");
     assert_null(strstr(r.out, "FAIL"));
     /* The machine's own disk may be low; that, and only that, may make a fresh store degraded. */
     if (strstr(r.out, "\nwarn  disk ") != NULL)
-        expect_contains(r.out, "\nmnemo doctor: degraded (1 warning)\n");
+        cu_expect_contains(r.out, "\nmnemo doctor: degraded (1 warning)\n");
     else
-        expect_contains(r.out, "\nmnemo doctor: healthy\n");
+        cu_expect_contains(r.out, "\nmnemo doctor: healthy\n");
     assert_string_equal(r.err, "");
-    result_free(&r);
+    cu_result_free(&r);
 }
 
 static void test_cli_doctor_warns_about_a_loose_home_mode_with_the_fix(void **state)
@@ -374,13 +329,13 @@ static void test_cli_doctor_warns_about_a_loose_home_mode_with_the_fix(void **st
 
     init_home(f);
     assert_int_equal(chmod(f->home, 0750), 0);
-    struct result r = run(f, "doctor", NULL);
-    expect_status(&r, 0);
-    expect_contains(r.out, "warn  home ");
-    expect_contains(r.out, "0750");
-    expect_contains(r.out, "chmod 700");
-    expect_contains(r.out, "mnemo doctor: degraded");
-    result_free(&r);
+    struct cu_result r = run(f, "doctor", NULL);
+    cu_expect_status(&r, 0);
+    cu_expect_contains(r.out, "warn  home ");
+    cu_expect_contains(r.out, "0750");
+    cu_expect_contains(r.out, "chmod 700");
+    cu_expect_contains(r.out, "mnemo doctor: degraded");
+    cu_result_free(&r);
 }
 
 static void test_cli_doctor_reports_a_non_database_file_verbatim(void **state)
@@ -390,11 +345,11 @@ static void test_cli_doctor_reports_a_non_database_file_verbatim(void **state)
 
     assert_int_equal(mkdir(f->home, 0700), 0);
     tu_file_write(f->db, junk, sizeof junk - 1);
-    struct result r = run(f, "doctor", NULL);
-    expect_status(&r, 1);
-    expect_contains(r.out, "FAIL  store: ");
-    expect_contains(r.out, f->db);
-    result_free(&r);
+    struct cu_result r = run(f, "doctor", NULL);
+    cu_expect_status(&r, 1);
+    cu_expect_contains(r.out, "FAIL  store: ");
+    cu_expect_contains(r.out, f->db);
+    cu_result_free(&r);
 }
 
 /* ---- db --------------------------------------------------------------------------------- */
@@ -404,18 +359,18 @@ static void test_cli_db_check_reports_ok_on_a_fresh_store(void **state)
     struct fixture *f = *state;
 
     init_home(f);
-    struct result r = run(f, "db", "check", NULL);
-    expect_status(&r, 0);
+    struct cu_result r = run(f, "db", "check", NULL);
+    cu_expect_status(&r, 0);
     assert_true(starts_with(r.out, "ok (quick_check)\n"));
-    expect_contains(r.out, "\nwal ");
-    expect_contains(r.out, "\npages ");
+    cu_expect_contains(r.out, "\nwal ");
+    cu_expect_contains(r.out, "\npages ");
     assert_string_equal(r.err, "");
-    result_free(&r);
+    cu_result_free(&r);
 
     r = run(f, "db", "check", "--full", NULL);
-    expect_status(&r, 0);
+    cu_expect_status(&r, 0);
     assert_true(starts_with(r.out, "ok (integrity_check)\n"));
-    result_free(&r);
+    cu_result_free(&r);
 }
 
 static void test_cli_db_checkpoint_reports_frames_and_wal_sizes(void **state)
@@ -423,15 +378,15 @@ static void test_cli_db_checkpoint_reports_frames_and_wal_sizes(void **state)
     struct fixture *f = *state;
 
     init_home(f);
-    struct result r = run(f, "db", "checkpoint", NULL);
-    expect_status(&r, 0);
-    expect_contains(r.out, "busy          0\n");
-    expect_contains(r.out, "log_frames ");
-    expect_contains(r.out, "checkpointed ");
-    expect_contains(r.out, "wal_before ");
-    expect_contains(r.out, "wal_after     0 ");
+    struct cu_result r = run(f, "db", "checkpoint", NULL);
+    cu_expect_status(&r, 0);
+    cu_expect_contains(r.out, "busy          0\n");
+    cu_expect_contains(r.out, "log_frames ");
+    cu_expect_contains(r.out, "checkpointed ");
+    cu_expect_contains(r.out, "wal_before ");
+    cu_expect_contains(r.out, "wal_after     0 ");
     assert_string_equal(r.err, "");
-    result_free(&r);
+    cu_result_free(&r);
 }
 
 static void test_cli_db_optimize_reports_its_duration(void **state)
@@ -439,11 +394,11 @@ static void test_cli_db_optimize_reports_its_duration(void **state)
     struct fixture *f = *state;
 
     init_home(f);
-    struct result r = run(f, "db", "optimize", NULL);
-    expect_status(&r, 0);
-    expect_contains(r.out, "optimized ");
-    expect_contains(r.out, " ms\n");
-    result_free(&r);
+    struct cu_result r = run(f, "db", "optimize", NULL);
+    cu_expect_status(&r, 0);
+    cu_expect_contains(r.out, "optimized ");
+    cu_expect_contains(r.out, " ms\n");
+    cu_result_free(&r);
 }
 
 static void test_cli_db_stats_prints_health_as_valid_json(void **state)
@@ -452,8 +407,8 @@ static void test_cli_db_stats_prints_health_as_valid_json(void **state)
     json_error_t jerr;
 
     init_home(f);
-    struct result r = run(f, "db", "stats", NULL);
-    expect_status(&r, 0);
+    struct cu_result r = run(f, "db", "stats", NULL);
+    cu_expect_status(&r, 0);
     json_t *root = json_loads(r.out, 0, &jerr);
     if (root == NULL)
         fail_msg("db stats printed invalid JSON (%s, line %d):\n%s", jerr.text, jerr.line, r.out);
@@ -465,7 +420,7 @@ static void test_cli_db_stats_prints_health_as_valid_json(void **state)
     assert_true(strcmp(s, "healthy") == 0 || strcmp(s, "degraded") == 0 ||
                 strcmp(s, "unhealthy") == 0);
     json_decref(root);
-    result_free(&r);
+    cu_result_free(&r);
 }
 
 static void test_cli_db_commands_without_init_fail_and_say_run_init(void **state)
@@ -473,12 +428,12 @@ static void test_cli_db_commands_without_init_fail_and_say_run_init(void **state
     struct fixture *f = *state;
 
     for (size_t s = 0; s < N_OF(db_subcommands); s++) {
-        struct result r = run(f, "db", db_subcommands[s], NULL);
-        expect_status(&r, 1);
+        struct cu_result r = run(f, "db", db_subcommands[s], NULL);
+        cu_expect_status(&r, 1);
         assert_string_equal(r.out, "");
         assert_true(starts_with(r.err, "mnemo: "));
-        expect_contains(r.err, "mnemo init");
-        result_free(&r);
+        cu_expect_contains(r.err, "mnemo init");
+        cu_result_free(&r);
     }
     assert_int_equal(tu_file_size(f->home), -1);
 }
@@ -493,11 +448,11 @@ static void test_cli_db_check_refuses_a_non_database_file_naming_it(void **state
     assert_int_equal(mkdir(f->home, 0700), 0);
     tu_file_write(f->db, junk, sizeof junk - 1);
 
-    struct result r = run(f, "db", "check", NULL);
-    expect_status(&r, 1);
+    struct cu_result r = run(f, "db", "check", NULL);
+    cu_expect_status(&r, 1);
     assert_true(starts_with(r.err, "mnemo: "));
-    expect_contains(r.err, f->db);
-    result_free(&r);
+    cu_expect_contains(r.err, f->db);
+    cu_result_free(&r);
 
     /* Refused without being written: same bytes, and no journal files appeared. */
     size_t len = 0;

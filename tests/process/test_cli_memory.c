@@ -4,15 +4,13 @@
  * runs with MNEMO_HOME in a fresh temporary directory and MNEMO_PROJECT set, and each test pins
  * one behaviour a user or a script relies on.
  */
-#include "testutil.h"
+#include "cliutil.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
-
-#define MAX_ARGS 32
 
 /* A fake GitHub token: "ghp_" and 36 alphanumerics. */
 #define FAKE_SECRET "ghp_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
@@ -25,12 +23,6 @@ struct fixture {
     char home2_env[600];
     char *env[4];  /* MNEMO_HOME=home */
     char *env2[4]; /* MNEMO_HOME=home2 */
-};
-
-struct result {
-    int status;
-    char *out;
-    char *err;
 };
 
 static int setup(void **state)
@@ -59,89 +51,41 @@ static int teardown(void **state)
     return 0;
 }
 
-/* Runs mnemo with env, stdin text (may be NULL) and the NULL-terminated arguments in ap. */
-static struct result run_va(char *const *env, const char *in, va_list ap)
-{
-    char *argv[MAX_ARGS + 2];
-    struct result r;
-    int n = 0;
-
-    argv[n++] = (char *)tu_mnemo_bin();
-    for (;;) {
-        const char *arg = va_arg(ap, const char *);
-        if (arg == NULL)
-            break;
-        assert_true(n <= MAX_ARGS);
-        argv[n++] = (char *)arg;
-    }
-    argv[n] = NULL;
-    r.status = tu_run(argv, env, in, &r.out, &r.err);
-    assert_non_null(r.out);
-    assert_non_null(r.err);
-    return r;
-}
-
 /* Runs mnemo in f's first home. */
-static struct result run(struct fixture *f, ...)
+static struct cu_result run(struct fixture *f, ...)
 {
     va_list ap;
     va_start(ap, f);
-    struct result r = run_va(f->env, NULL, ap);
+    struct cu_result r = cu_run_va(f->env, NULL, ap);
     va_end(ap);
     return r;
 }
 
 /* Runs mnemo in f's first home with stdin text. */
-static struct result run_in(struct fixture *f, const char *in, ...)
+static struct cu_result run_in(struct fixture *f, const char *in, ...)
 {
     va_list ap;
     va_start(ap, in);
-    struct result r = run_va(f->env, in, ap);
+    struct cu_result r = cu_run_va(f->env, in, ap);
     va_end(ap);
     return r;
 }
 
 /* Runs mnemo in f's second home. */
-static struct result run2(struct fixture *f, ...)
+static struct cu_result run2(struct fixture *f, ...)
 {
     va_list ap;
     va_start(ap, f);
-    struct result r = run_va(f->env2, NULL, ap);
+    struct cu_result r = cu_run_va(f->env2, NULL, ap);
     va_end(ap);
     return r;
 }
 
-static void result_free(struct result *r)
-{
-    free(r->out);
-    free(r->err);
-    r->out = r->err = NULL;
-}
-
-static void expect_status(const struct result *r, int want)
-{
-    if (r->status != want)
-        fail_msg("exit status %d, expected %d\n--- stdout:\n%s--- stderr:\n%s", r->status, want,
-                 r->out, r->err);
-}
-
-static void expect_contains(const char *haystack, const char *needle)
-{
-    if (strstr(haystack, needle) == NULL)
-        fail_msg("expected to find '%s' in:\n%s", needle, haystack);
-}
-
-static void expect_lacks(const char *haystack, const char *needle)
-{
-    if (strstr(haystack, needle) != NULL)
-        fail_msg("did not expect '%s' in:\n%s", needle, haystack);
-}
-
 /* Runs a command that must succeed and frees its output. */
-static void ok(struct result r)
+static void ok(struct cu_result r)
 {
-    expect_status(&r, 0);
-    result_free(&r);
+    cu_expect_status(&r, 0);
+    cu_result_free(&r);
 }
 
 static void init_homes(struct fixture *f)
@@ -153,18 +97,18 @@ static void init_homes(struct fixture *f)
 /* Adds an observation with a title, type and one fact; returns its id. */
 static long long add_obs(struct fixture *f, const char *title, const char *type, const char *fact)
 {
-    struct result r = run(f, "add", "--title", title, "--type", type, "--fact", fact, NULL);
-    expect_status(&r, 0);
+    struct cu_result r = run(f, "add", "--title", title, "--type", type, "--fact", fact, NULL);
+    cu_expect_status(&r, 0);
     char *end = NULL;
     long long id = strtoll(r.out, &end, 10);
     assert_true(id > 0);
     assert_string_equal(end, "\n");
-    result_free(&r);
+    cu_result_free(&r);
     return id;
 }
 
 /* Parses the one JSON document on r's stdout. */
-static json_t *parse_out(const struct result *r)
+static json_t *parse_out(const struct cu_result *r)
 {
     json_error_t jerr;
     json_t *j = json_loads(r->out, 0, &jerr);
@@ -176,12 +120,13 @@ static json_t *parse_out(const struct result *r)
 /* The "observations" count of `mnemo stats --json` in home 1 (second = 0) or home 2. */
 static long long stats_count(struct fixture *f, int second, const char *key)
 {
-    struct result r = second ? run2(f, "stats", "--json", NULL) : run(f, "stats", "--json", NULL);
-    expect_status(&r, 0);
+    struct cu_result r =
+        second ? run2(f, "stats", "--json", NULL) : run(f, "stats", "--json", NULL);
+    cu_expect_status(&r, 0);
     json_t *j = parse_out(&r);
     long long n = (long long)json_integer_value(json_object_get(j, key));
     json_decref(j);
-    result_free(&r);
+    cu_result_free(&r);
     return n;
 }
 
@@ -201,24 +146,24 @@ static void test_cli_add_then_show_round_trips_every_field(void **state)
     struct fixture *f = *state;
     init_homes(f);
 
-    struct result r =
+    struct cu_result r =
         run(f, "add", "--title", "Use WAL journal mode", "--type", "decision", "--subtitle",
             "for readers", "--narrative", "Readers never block.", "--fact",
             "wal lets readers run during writes", "--fact", "checkpoint truncates", "--concept",
             "architecture", "--file-read", "src/store/conn.c", "--file-modified",
             "src/store/pool.c", "--json", NULL);
-    expect_status(&r, 0);
+    cu_expect_status(&r, 0);
     json_t *added = parse_out(&r);
     long long id = (long long)json_integer_value(json_object_get(added, "id"));
     assert_true(id > 0);
     assert_true(json_is_false(json_object_get(added, "duplicate")));
     assert_int_equal(strlen(json_string_value(json_object_get(added, "uuid"))), 36);
-    result_free(&r);
+    cu_result_free(&r);
 
     char ids[32];
     snprintf(ids, sizeof ids, "%lld", id);
     r = run(f, "show", ids, "--json", NULL);
-    expect_status(&r, 0);
+    cu_expect_status(&r, 0);
     json_t *o = parse_out(&r);
     assert_string_equal(json_string_value(json_object_get(o, "title")), "Use WAL journal mode");
     assert_string_equal(json_string_value(json_object_get(o, "type")), "decision");
@@ -234,15 +179,15 @@ static void test_cli_add_then_show_round_trips_every_field(void **state)
                         "src/store/pool.c");
     json_decref(o);
     json_decref(added);
-    result_free(&r);
+    cu_result_free(&r);
 
     /* The text form names every field a person looks for. */
     r = run(f, "show", ids, NULL);
-    expect_status(&r, 0);
-    expect_contains(r.out, "title:       Use WAL journal mode");
-    expect_contains(r.out, "  - checkpoint truncates");
-    expect_contains(r.out, "  - src/store/conn.c");
-    result_free(&r);
+    cu_expect_status(&r, 0);
+    cu_expect_contains(r.out, "title:       Use WAL journal mode");
+    cu_expect_contains(r.out, "  - checkpoint truncates");
+    cu_expect_contains(r.out, "  - src/store/conn.c");
+    cu_result_free(&r);
 }
 
 static void test_cli_add_redacts_secret_before_storing(void **state)
@@ -253,11 +198,11 @@ static void test_cli_add_redacts_secret_before_storing(void **state)
     ok(run(f, "add", "--title", "leaked token", "--type", "bugfix", "--narrative",
            "the token " FAKE_SECRET " was in the log", "--fact", "export GITHUB=" FAKE_SECRET,
            NULL));
-    struct result r = run(f, "export", NULL);
-    expect_status(&r, 0);
-    expect_contains(r.out, "[REDACTED:");
-    expect_lacks(r.out, FAKE_SECRET);
-    result_free(&r);
+    struct cu_result r = run(f, "export", NULL);
+    cu_expect_status(&r, 0);
+    cu_expect_contains(r.out, "[REDACTED:");
+    cu_expect_lacks(r.out, FAKE_SECRET);
+    cu_result_free(&r);
 
     /* Not in the database file either (the CLI checkpoints at close, so the WAL is folded in). */
     char path[700];
@@ -275,13 +220,13 @@ static void test_cli_add_twice_reports_duplicate(void **state)
     init_homes(f);
 
     long long id = add_obs(f, "same thing", "discovery", "the same fact");
-    struct result r = run(f, "add", "--title", "same thing", "--type", "discovery", "--fact",
-                          "the same fact", NULL);
-    expect_status(&r, 0);
+    struct cu_result r = run(f, "add", "--title", "same thing", "--type", "discovery", "--fact",
+                             "the same fact", NULL);
+    cu_expect_status(&r, 0);
     char want[64];
     snprintf(want, sizeof want, "duplicate of #%lld\n", id);
     assert_string_equal(r.out, want);
-    result_free(&r);
+    cu_result_free(&r);
     assert_int_equal(stats_count(f, 0, "observations"), 1);
 }
 
@@ -290,19 +235,19 @@ static void test_cli_add_json_lines_prints_one_result_each(void **state)
     struct fixture *f = *state;
     init_homes(f);
 
-    struct result r = run_in(f,
-                             "{\"title\":\"first\",\"type\":\"feature\",\"facts\":[\"a b\"]}\n"
-                             "\n"
-                             "{\"title\":\"second\",\"type\":\"change\"}\n"
-                             "{\"title\":\"first\",\"type\":\"feature\",\"facts\":[\"a b\"]}\n",
-                             "add", "--json", NULL);
-    expect_status(&r, 0);
+    struct cu_result r = run_in(f,
+                                "{\"title\":\"first\",\"type\":\"feature\",\"facts\":[\"a b\"]}\n"
+                                "\n"
+                                "{\"title\":\"second\",\"type\":\"change\"}\n"
+                                "{\"title\":\"first\",\"type\":\"feature\",\"facts\":[\"a b\"]}\n",
+                                "add", "--json", NULL);
+    cu_expect_status(&r, 0);
     assert_int_equal(count_lines(r.out), 3);
     json_t *last = json_loads(strrchr(r.out, '{'), 0, NULL);
     assert_non_null(last);
     assert_true(json_is_true(json_object_get(last, "duplicate")));
     json_decref(last);
-    result_free(&r);
+    cu_result_free(&r);
     assert_int_equal(stats_count(f, 0, "observations"), 2);
 }
 
@@ -318,34 +263,34 @@ static void test_cli_list_filters_by_type_project_and_since(void **state)
     ok(run(f, "add", "--title", "elsewhere note", "--type", "decision", "--project", "otherproj",
            NULL));
 
-    struct result r = run(f, "list", NULL);
-    expect_status(&r, 0);
-    expect_contains(r.out, "a decision here");
-    expect_contains(r.out, "a bugfix here");
-    expect_lacks(r.out, "elsewhere note");
-    result_free(&r);
+    struct cu_result r = run(f, "list", NULL);
+    cu_expect_status(&r, 0);
+    cu_expect_contains(r.out, "a decision here");
+    cu_expect_contains(r.out, "a bugfix here");
+    cu_expect_lacks(r.out, "elsewhere note");
+    cu_result_free(&r);
 
     r = run(f, "list", "--type", "bugfix", "--json", NULL);
-    expect_status(&r, 0);
+    cu_expect_status(&r, 0);
     assert_int_equal(count_lines(r.out), 1);
-    expect_contains(r.out, "\"a bugfix here\"");
-    result_free(&r);
+    cu_expect_contains(r.out, "\"a bugfix here\"");
+    cu_result_free(&r);
 
     r = run(f, "list", "--all-projects", NULL);
-    expect_status(&r, 0);
-    expect_contains(r.out, "elsewhere note");
-    result_free(&r);
+    cu_expect_status(&r, 0);
+    cu_expect_contains(r.out, "elsewhere note");
+    cu_result_free(&r);
 
     r = run(f, "list", "--since", "7d", "--json", NULL);
-    expect_status(&r, 0);
+    cu_expect_status(&r, 0);
     assert_int_equal(count_lines(r.out), 2);
-    result_free(&r);
+    cu_result_free(&r);
 
     /* A date in the future keeps nothing. */
     r = run(f, "list", "--since", "2999-01-01", "--json", NULL);
-    expect_status(&r, 0);
+    cu_expect_status(&r, 0);
     assert_string_equal(r.out, "");
-    result_free(&r);
+    cu_result_free(&r);
 }
 
 static void test_cli_list_cuts_long_titles_with_an_ellipsis(void **state)
@@ -356,18 +301,18 @@ static void test_cli_list_cuts_long_titles_with_an_ellipsis(void **state)
                         "in one row of the list output";
     ok(run(f, "add", "--title", title, "--type", "change", NULL));
 
-    struct result r = run(f, "list", NULL);
-    expect_status(&r, 0);
-    expect_contains(r.out, "a title far longer");
-    expect_contains(r.out, "\xE2\x80\xA6");
-    expect_lacks(r.out, title);
-    result_free(&r);
+    struct cu_result r = run(f, "list", NULL);
+    cu_expect_status(&r, 0);
+    cu_expect_contains(r.out, "a title far longer");
+    cu_expect_contains(r.out, "\xE2\x80\xA6");
+    cu_expect_lacks(r.out, title);
+    cu_result_free(&r);
 
     /* --json keeps the whole title for scripts. */
     r = run(f, "list", "--json", NULL);
-    expect_status(&r, 0);
-    expect_contains(r.out, title);
-    result_free(&r);
+    cu_expect_status(&r, 0);
+    cu_expect_contains(r.out, title);
+    cu_result_free(&r);
 }
 
 static void test_cli_search_finds_observation_by_fact_word(void **state)
@@ -378,20 +323,20 @@ static void test_cli_search_finds_observation_by_fact_word(void **state)
     long long id = add_obs(f, "pool sizing", "decision", "connections are capped by zanzibarite");
     add_obs(f, "unrelated", "change", "nothing in common");
 
-    struct result r = run(f, "search", "zanzibarite", "--json", NULL);
-    expect_status(&r, 0);
+    struct cu_result r = run(f, "search", "zanzibarite", "--json", NULL);
+    cu_expect_status(&r, 0);
     assert_int_equal(count_lines(r.out), 1);
     json_t *hit = parse_out(&r);
     assert_int_equal(json_integer_value(json_object_get(hit, "id")), id);
     assert_true(json_real_value(json_object_get(json_object_get(hit, "score"), "final")) > 0);
     json_decref(hit);
-    result_free(&r);
+    cu_result_free(&r);
 
     r = run(f, "search", "zanzibarite", "--explain", NULL);
-    expect_status(&r, 0);
-    expect_contains(r.out, "pool sizing");
-    expect_contains(r.out, "keyword #1");
-    result_free(&r);
+    cu_expect_status(&r, 0);
+    cu_expect_contains(r.out, "pool sizing");
+    cu_expect_contains(r.out, "keyword #1");
+    cu_result_free(&r);
 }
 
 /* ---- archive, unarchive, forget ---------------------------------------------------------- */
@@ -406,28 +351,28 @@ static void test_cli_archive_hides_and_unarchive_restores(void **state)
     snprintf(ids, sizeof ids, "%lld", id);
 
     ok(run(f, "archive", ids, "--reason", "obsolete", NULL));
-    struct result r = run(f, "list", NULL);
-    expect_status(&r, 0);
-    expect_lacks(r.out, "hidden soon");
-    result_free(&r);
+    struct cu_result r = run(f, "list", NULL);
+    cu_expect_status(&r, 0);
+    cu_expect_lacks(r.out, "hidden soon");
+    cu_result_free(&r);
     r = run(f, "search", "quokkas", "--json", NULL);
-    expect_status(&r, 0);
+    cu_expect_status(&r, 0);
     assert_string_equal(r.out, "");
-    result_free(&r);
+    cu_result_free(&r);
     r = run(f, "show", ids, NULL);
-    expect_status(&r, 0);
-    expect_contains(r.out, "obsolete");
-    result_free(&r);
+    cu_expect_status(&r, 0);
+    cu_expect_contains(r.out, "obsolete");
+    cu_result_free(&r);
     r = run(f, "list", "--archived", NULL);
-    expect_status(&r, 0);
-    expect_contains(r.out, "hidden soon");
-    result_free(&r);
+    cu_expect_status(&r, 0);
+    cu_expect_contains(r.out, "hidden soon");
+    cu_result_free(&r);
 
     ok(run(f, "unarchive", ids, NULL));
     r = run(f, "search", "quokkas", "--json", NULL);
-    expect_status(&r, 0);
+    cu_expect_status(&r, 0);
     assert_int_equal(count_lines(r.out), 1);
-    result_free(&r);
+    cu_result_free(&r);
 }
 
 static void test_cli_forget_deletes_the_observation(void **state)
@@ -439,13 +384,13 @@ static void test_cli_forget_deletes_the_observation(void **state)
     char ids[32];
     snprintf(ids, sizeof ids, "#%lld", id);
     ok(run(f, "forget", ids, NULL));
-    struct result r = run(f, "show", ids, NULL);
-    expect_status(&r, 1);
-    expect_contains(r.err, "mnemo: no observation");
-    result_free(&r);
+    struct cu_result r = run(f, "show", ids, NULL);
+    cu_expect_status(&r, 1);
+    cu_expect_contains(r.err, "mnemo: no observation");
+    cu_result_free(&r);
     r = run(f, "forget", ids, NULL);
-    expect_status(&r, 1);
-    result_free(&r);
+    cu_expect_status(&r, 1);
+    cu_result_free(&r);
     assert_int_equal(stats_count(f, 0, "observations"), 0);
 }
 
@@ -461,24 +406,24 @@ static void test_cli_edit_changes_only_given_fields_and_reembeds(void **state)
     snprintf(ids, sizeof ids, "%lld", id);
     ok(run(f, "edit", ids, "--title", "new title with axolotl", NULL));
 
-    struct result r = run(f, "show", ids, "--json", NULL);
-    expect_status(&r, 0);
+    struct cu_result r = run(f, "show", ids, "--json", NULL);
+    cu_expect_status(&r, 0);
     json_t *o = parse_out(&r);
     assert_string_equal(json_string_value(json_object_get(o, "title")), "new title with axolotl");
     assert_string_equal(json_string_value(json_array_get(json_object_get(o, "facts"), 0)),
                         "old fact kept");
     json_decref(o);
-    result_free(&r);
+    cu_result_free(&r);
 
     r = run(f, "search", "axolotl", "--json", NULL);
-    expect_status(&r, 0);
+    cu_expect_status(&r, 0);
     assert_int_equal(count_lines(r.out), 1);
-    result_free(&r);
+    cu_result_free(&r);
 
     r = run(f, "edit", ids, NULL);
-    expect_status(&r, 2);
-    expect_contains(r.err, "nothing to change");
-    result_free(&r);
+    cu_expect_status(&r, 2);
+    cu_expect_contains(r.err, "nothing to change");
+    cu_result_free(&r);
 }
 
 static void test_cli_stats_counts_archived_and_vectors(void **state)
@@ -492,8 +437,8 @@ static void test_cli_stats_counts_archived_and_vectors(void **state)
     snprintf(ids, sizeof ids, "%lld", id);
     ok(run(f, "archive", ids, NULL));
 
-    struct result r = run(f, "stats", "--json", NULL);
-    expect_status(&r, 0);
+    struct cu_result r = run(f, "stats", "--json", NULL);
+    cu_expect_status(&r, 0);
     json_t *j = parse_out(&r);
     assert_int_equal(json_integer_value(json_object_get(j, "observations")), 2);
     assert_int_equal(json_integer_value(json_object_get(j, "live")), 1);
@@ -504,7 +449,7 @@ static void test_cli_stats_counts_archived_and_vectors(void **state)
         json_integer_value(json_object_get(json_object_get(j, "vectors"), "hash-v1-384")), 2);
     assert_true(json_integer_value(json_object_get(j, "db_bytes")) > 0);
     json_decref(j);
-    result_free(&r);
+    cu_result_free(&r);
 }
 
 static void test_cli_reembed_does_only_missing_vectors(void **state)
@@ -515,22 +460,22 @@ static void test_cli_reembed_does_only_missing_vectors(void **state)
     add_obs(f, "two", "bugfix", "f2");
 
     /* Vectors of the default model exist: nothing to do. */
-    struct result r = run(f, "reembed", NULL);
-    expect_status(&r, 0);
-    expect_contains(r.out, "embedded 0 ");
-    result_free(&r);
+    struct cu_result r = run(f, "reembed", NULL);
+    cu_expect_status(&r, 0);
+    cu_expect_contains(r.out, "embedded 0 ");
+    cu_result_free(&r);
 
     /* Another model (a different dimension) lacks both, once. */
     char *env[] = {f->home_env, (char *)"MNEMO_LOG_LEVEL=warn", (char *)"MNEMO_EMBED_DIM=64", NULL};
     char *argv[] = {(char *)tu_mnemo_bin(), (char *)"reembed", NULL};
     r.status = tu_run(argv, env, NULL, &r.out, &r.err);
-    expect_status(&r, 0);
-    expect_contains(r.out, "embedded 2 ");
-    result_free(&r);
+    cu_expect_status(&r, 0);
+    cu_expect_contains(r.out, "embedded 2 ");
+    cu_result_free(&r);
     r.status = tu_run(argv, env, NULL, &r.out, &r.err);
-    expect_status(&r, 0);
-    expect_contains(r.out, "embedded 0 ");
-    result_free(&r);
+    cu_expect_status(&r, 0);
+    cu_expect_contains(r.out, "embedded 0 ");
+    cu_result_free(&r);
 }
 
 /* ---- export, import ---------------------------------------------------------------------- */
@@ -548,31 +493,32 @@ static void test_cli_export_import_round_trips_and_second_import_skips(void **st
     ok(run(f, "archive", ids, NULL));
 
     for (int fmt = 0; fmt < 2; fmt++) {
-        struct result r = run(f, "export", "--archived", "--format", fmt ? "json" : "jsonl", NULL);
-        expect_status(&r, 0);
+        struct cu_result r =
+            run(f, "export", "--archived", "--format", fmt ? "json" : "jsonl", NULL);
+        cu_expect_status(&r, 0);
         char path[700];
         tu_path(&f->dir, fmt ? "export.json" : "export.jsonl", path, sizeof path);
         tu_file_write(path, r.out, strlen(r.out));
-        result_free(&r);
+        cu_result_free(&r);
 
         r = run2(f, "import", path, NULL);
-        expect_status(&r, 0);
-        expect_contains(r.out, fmt ? "imported 0, skipped 3" : "imported 3, skipped 0");
-        expect_contains(r.out, "failed 0");
-        result_free(&r);
+        cu_expect_status(&r, 0);
+        cu_expect_contains(r.out, fmt ? "imported 0, skipped 3" : "imported 3, skipped 0");
+        cu_expect_contains(r.out, "failed 0");
+        cu_result_free(&r);
     }
     assert_int_equal(stats_count(f, 1, "observations"), 3);
     assert_int_equal(stats_count(f, 1, "archived"), 1);
 
     /* The imported copies are searchable (embedded and indexed), archived ones excepted. */
-    struct result r = run2(f, "search", "third", "--json", NULL);
-    expect_status(&r, 0);
+    struct cu_result r = run2(f, "search", "third", "--json", NULL);
+    cu_expect_status(&r, 0);
     assert_int_equal(count_lines(r.out), 1);
-    result_free(&r);
+    cu_result_free(&r);
     r = run2(f, "search", "pangolin", "--json", NULL);
-    expect_status(&r, 0);
+    cu_expect_status(&r, 0);
     assert_string_equal(r.out, "");
-    result_free(&r);
+    cu_result_free(&r);
 }
 
 static void test_cli_export_csv_quotes_as_rfc4180(void **state)
@@ -582,13 +528,13 @@ static void test_cli_export_csv_quotes_as_rfc4180(void **state)
     ok(run(f, "add", "--title", "comma, \"quote\"", "--type", "change", "--narrative",
            "line one\nline two", NULL));
 
-    struct result r = run(f, "export", "--format", "csv", NULL);
-    expect_status(&r, 0);
+    struct cu_result r = run(f, "export", "--format", "csv", NULL);
+    cu_expect_status(&r, 0);
     assert_true(strncmp(r.out, "id,uuid,project,scope,type,title,", 33) == 0);
-    expect_contains(r.out, ",\"comma, \"\"quote\"\"\",");
-    expect_contains(r.out, ",\"line one\nline two\",");
-    expect_contains(r.out, "\r\n");
-    result_free(&r);
+    cu_expect_contains(r.out, ",\"comma, \"\"quote\"\"\",");
+    cu_expect_contains(r.out, ",\"line one\nline two\",");
+    cu_expect_contains(r.out, "\r\n");
+    cu_result_free(&r);
 }
 
 /* ---- context ---------------------------------------------------------------------------- */
@@ -601,23 +547,23 @@ static void test_cli_context_prints_index_and_prompt_block(void **state)
 
     char want[64];
     snprintf(want, sizeof want, "- #%lld [decision] retry budget", id);
-    struct result r = run(f, "context", NULL);
-    expect_status(&r, 0);
-    expect_contains(r.out, "<mnemo-context>");
-    expect_contains(r.out, want);
-    result_free(&r);
+    struct cu_result r = run(f, "context", NULL);
+    cu_expect_status(&r, 0);
+    cu_expect_contains(r.out, "<mnemo-context>");
+    cu_expect_contains(r.out, want);
+    cu_result_free(&r);
 
     r = run(f, "context", "--prompt", "how often does okapi retry", NULL);
-    expect_status(&r, 0);
-    expect_contains(r.out, "<mnemo-memory>");
-    expect_contains(r.out, "the okapi service retries three times");
-    result_free(&r);
+    cu_expect_status(&r, 0);
+    cu_expect_contains(r.out, "<mnemo-memory>");
+    cu_expect_contains(r.out, "the okapi service retries three times");
+    cu_result_free(&r);
 
     /* A wholly private prompt is never searched: nothing would be injected. */
     r = run(f, "context", "--prompt", "<private>okapi</private>", NULL);
-    expect_status(&r, 0);
+    cu_expect_status(&r, 0);
     assert_string_equal(r.out, "");
-    result_free(&r);
+    cu_result_free(&r);
 }
 
 /* ---- bad input ------------------------------------------------------------------------------ */
@@ -627,49 +573,49 @@ static void test_cli_bad_input_fails_clearly_and_stores_nothing(void **state)
     struct fixture *f = *state;
     init_homes(f);
 
-    struct result r = run(f, "add", "--title", "x", "--type", "opinion", NULL);
-    expect_status(&r, 2);
-    expect_contains(r.err, "mnemo: unknown type 'opinion'");
-    result_free(&r);
+    struct cu_result r = run(f, "add", "--title", "x", "--type", "opinion", NULL);
+    cu_expect_status(&r, 2);
+    cu_expect_contains(r.err, "mnemo: unknown type 'opinion'");
+    cu_result_free(&r);
 
     r = run(f, "add", "--type", "bugfix", NULL);
-    expect_status(&r, 2);
-    expect_contains(r.err, "--title is required");
-    result_free(&r);
+    cu_expect_status(&r, 2);
+    cu_expect_contains(r.err, "--title is required");
+    cu_result_free(&r);
 
     r = run(f, "show", "12abc", NULL);
-    expect_status(&r, 2);
-    expect_contains(r.err, "invalid observation id '12abc'");
-    result_free(&r);
+    cu_expect_status(&r, 2);
+    cu_expect_contains(r.err, "invalid observation id '12abc'");
+    cu_result_free(&r);
 
     r = run(f, "archive", "0", NULL);
-    expect_status(&r, 2);
-    result_free(&r);
+    cu_expect_status(&r, 2);
+    cu_result_free(&r);
 
     r = run_in(f, "{\"title\": \"broken\",", "add", "--json", NULL);
-    expect_status(&r, 1);
-    expect_contains(r.err, "mnemo: malformed JSON");
-    result_free(&r);
+    cu_expect_status(&r, 1);
+    cu_expect_contains(r.err, "mnemo: malformed JSON");
+    cu_result_free(&r);
 
     r = run_in(f, "{\"type\":\"bugfix\",\"narrative\":\"no title\"}", "add", "--json", NULL);
-    expect_status(&r, 1);
-    expect_contains(r.err, "title");
-    result_free(&r);
+    cu_expect_status(&r, 1);
+    cu_expect_contains(r.err, "title");
+    cu_result_free(&r);
 
     /* One bad object in a batch stores none of them. */
     r = run_in(f,
                "{\"title\":\"good\",\"type\":\"bugfix\"}\n"
                "{\"title\":\"bad\",\"type\":\"musing\"}\n",
                "add", "--json", NULL);
-    expect_status(&r, 1);
-    expect_contains(r.err, "observation 2");
-    result_free(&r);
+    cu_expect_status(&r, 1);
+    cu_expect_contains(r.err, "observation 2");
+    cu_result_free(&r);
 
     r = run_in(f, "{\"title\":\"x\",\"type\":\"bugfix\",\"facts\":\"not a list\"}", "add", "--json",
                NULL);
-    expect_status(&r, 1);
-    expect_contains(r.err, "'facts'");
-    result_free(&r);
+    cu_expect_status(&r, 1);
+    cu_expect_contains(r.err, "'facts'");
+    cu_result_free(&r);
 
     assert_int_equal(stats_count(f, 0, "observations"), 0);
 }
@@ -677,10 +623,10 @@ static void test_cli_bad_input_fails_clearly_and_stores_nothing(void **state)
 static void test_cli_memory_commands_need_an_initialised_home(void **state)
 {
     struct fixture *f = *state;
-    struct result r = run(f, "list", NULL);
-    expect_status(&r, 1);
-    expect_contains(r.err, "mnemo init");
-    result_free(&r);
+    struct cu_result r = run(f, "list", NULL);
+    cu_expect_status(&r, 1);
+    cu_expect_contains(r.err, "mnemo init");
+    cu_result_free(&r);
 }
 
 int main(void)

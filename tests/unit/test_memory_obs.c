@@ -3,7 +3,7 @@
  * with FTS in step, archive/unarchive visibility, supersede, delete cascades, feedback, retrieval
  * bumps, filtered lists and paging, import dedup, and bounds that write nothing.
  */
-#include "storeutil.h"
+#include "memutil.h"
 
 #include <math.h>
 #include <string.h>
@@ -11,37 +11,6 @@
 #include "memory/obs.h"
 #include "memory/schema.h"
 #include "util/clock.h"
-
-struct fx {
-    struct su_fixture su;
-    struct mnemo_store *st;
-};
-
-static int fx_setup(void **state)
-{
-    void *su = NULL;
-    su_setup(&su);
-    struct fx *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    f->su = *(struct su_fixture *)su;
-    free(su);
-    struct mnemo_store_config cfg;
-    struct mnemo_err e = {0};
-    mnemo_memory_store_config(&cfg, f->su.db, MNEMO_STORE_CREATE | MNEMO_STORE_NO_CHECKPOINTER);
-    if (mnemo_store_open(&cfg, &f->st, &e) != 0)
-        fail_msg("open: %s", e.msg);
-    *state = f;
-    return 0;
-}
-
-static int fx_teardown(void **state)
-{
-    struct fx *f = *state;
-    mnemo_store_close(f->st);
-    tu_dir_remove(&f->su.dir);
-    free(f);
-    return 0;
-}
 
 static int64_t query(struct mnemo_store *st, const char *sql)
 {
@@ -109,7 +78,7 @@ static int64_t create_ok(struct mnemo_store *st, const struct mnemo_obs *in)
 
 static void test_memory_obs_create_then_get_round_trips_every_field(void **state)
 {
-    struct fx *f = *state;
+    struct mu_fixture *f = *state;
     struct mnemo_obs in = sample("proj_a", "Pool deadlock fixed");
     struct mnemo_obs_created c;
     struct mnemo_obs got, by_uuid;
@@ -158,7 +127,7 @@ static void test_memory_obs_create_then_get_round_trips_every_field(void **state
 
 static void test_memory_obs_same_hash_dedups_within_a_project_only(void **state)
 {
-    struct fx *f = *state;
+    struct mu_fixture *f = *state;
     struct mnemo_obs in = sample("proj_a", "Pool deadlock fixed");
     struct mnemo_obs_created c1, c2, c3;
     struct mnemo_err e = {0};
@@ -186,7 +155,7 @@ static void test_memory_obs_same_hash_dedups_within_a_project_only(void **state)
 
 static void test_memory_obs_scope_rule_explicit_wins_and_tags_need_no_files(void **state)
 {
-    struct fx *f = *state;
+    struct mu_fixture *f = *state;
     struct mnemo_obs_created c;
     struct mnemo_err e = {0};
     static char *bp[] = {"best-practice"};
@@ -224,7 +193,7 @@ static void test_memory_obs_scope_rule_explicit_wins_and_tags_need_no_files(void
 
 static void test_memory_obs_invalid_input_is_rejected_and_nothing_written(void **state)
 {
-    struct fx *f = *state;
+    struct mu_fixture *f = *state;
     struct mnemo_obs_created c;
     struct mnemo_err e = {0};
     struct mnemo_obs in = sample("p", "t");
@@ -292,7 +261,7 @@ static void test_memory_obs_invalid_input_is_rejected_and_nothing_written(void *
 
 static void test_memory_obs_update_changes_only_given_fields(void **state)
 {
-    struct fx *f = *state;
+    struct mu_fixture *f = *state;
     struct mnemo_obs in = sample("p", "Original title");
     struct mnemo_obs out, v, before;
     struct mnemo_err e = {0};
@@ -371,7 +340,7 @@ static void test_memory_obs_update_changes_only_given_fields(void **state)
 
 static void test_memory_obs_facts_and_concepts_are_searchable(void **state)
 {
-    struct fx *f = *state;
+    struct mu_fixture *f = *state;
     static char *facts[] = {"the capybara index\nspans two lines", "say \"narwhal\""};
     static char *concepts[] = {"trade-off"};
     struct mnemo_obs in = sample("p", "Plain title");
@@ -396,7 +365,7 @@ static void test_memory_obs_facts_and_concepts_are_searchable(void **state)
 
 static void test_memory_obs_archive_hides_from_lists_but_not_get(void **state)
 {
-    struct fx *f = *state;
+    struct mu_fixture *f = *state;
     struct mnemo_obs a = sample("p", "Kept visible");
     struct mnemo_obs b = sample("p", "Going to the archive");
     struct mnemo_obs_filter flt;
@@ -445,7 +414,7 @@ static void test_memory_obs_archive_hides_from_lists_but_not_get(void **state)
 
 static void test_memory_obs_supersede_hides_older_and_records_relation(void **state)
 {
-    struct fx *f = *state;
+    struct mu_fixture *f = *state;
     struct mnemo_obs a = sample("p", "Use four connections");
     struct mnemo_obs b = sample("p", "Use eight connections");
     struct mnemo_obs_filter flt;
@@ -477,7 +446,7 @@ static void test_memory_obs_supersede_hides_older_and_records_relation(void **st
 
 static void test_memory_obs_delete_cascades_vectors_relations_and_fts(void **state)
 {
-    struct fx *f = *state;
+    struct mu_fixture *f = *state;
     struct mnemo_obs a = sample("p", "Pangolin scales");
     struct mnemo_obs b = sample("p", "Related note");
     struct mnemo_obs got;
@@ -504,7 +473,7 @@ static void test_memory_obs_delete_cascades_vectors_relations_and_fts(void **sta
 
 static void test_memory_obs_feedback_moves_importance(void **state)
 {
-    struct fx *f = *state;
+    struct mu_fixture *f = *state;
     struct mnemo_obs in = sample("p", "Feedback target");
     struct mnemo_obs got;
     struct mnemo_err e = {0};
@@ -527,7 +496,7 @@ static void test_memory_obs_feedback_moves_importance(void **state)
 
 static void test_memory_obs_touch_retrieved_bumps_counts(void **state)
 {
-    struct fx *f = *state;
+    struct mu_fixture *f = *state;
     struct mnemo_obs a = sample("p", "One");
     struct mnemo_obs b = sample("p", "Two");
     struct mnemo_obs got;
@@ -552,7 +521,7 @@ static void test_memory_obs_touch_retrieved_bumps_counts(void **state)
 
 static void test_memory_obs_list_filters_and_pages(void **state)
 {
-    struct fx *f = *state;
+    struct mu_fixture *f = *state;
     struct mnemo_obs_filter flt;
     struct mnemo_obs_list l;
     struct mnemo_err e = {0};
@@ -648,7 +617,7 @@ static void test_memory_obs_list_filters_and_pages(void **state)
 
 static void test_memory_obs_import_dedups_by_uuid_and_hash(void **state)
 {
-    struct fx *f = *state;
+    struct mu_fixture *f = *state;
     struct mnemo_obs_import_result r;
     struct mnemo_obs got;
     struct mnemo_err e = {0};
@@ -693,7 +662,7 @@ static void test_memory_obs_import_dedups_by_uuid_and_hash(void **state)
 
 int main(void)
 {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, mu_setup, mu_teardown)
     const struct CMUnitTest tests[] = {
         T(test_memory_obs_create_then_get_round_trips_every_field),
         T(test_memory_obs_same_hash_dedups_within_a_project_only),

@@ -2,21 +2,9 @@
  * test_memory_obs_stats.c - the counts `mnemo stats` shows and the page-through of
  * observations lacking a vector, which `mnemo reembed` resumes from.
  */
-#include "storeutil.h"
+#include "memutil.h"
 
 #include "memory/obs.h"
-#include "memory/schema.h"
-
-static struct mnemo_store *open_memory(const struct su_fixture *f)
-{
-    struct mnemo_store_config cfg;
-    struct mnemo_store *st = NULL;
-    struct mnemo_err e = {0};
-    mnemo_memory_store_config(&cfg, f->db, MNEMO_STORE_CREATE | MNEMO_STORE_NO_CHECKPOINTER);
-    if (mnemo_store_open(&cfg, &st, &e) != 0)
-        fail_msg("open: %s", e.msg);
-    return st;
-}
 
 static int64_t add(struct mnemo_store *st, const char *project, const char *type, const char *title)
 {
@@ -54,7 +42,7 @@ static int64_t group_count(const struct mnemo_obs_group *g, size_t n, const char
 static void test_memory_stats_counts_by_state_project_type_and_model(void **state)
 {
     struct su_fixture *f = *state;
-    struct mnemo_store *st = open_memory(f);
+    struct mnemo_store *st = mu_open(f->db);
     struct mnemo_err e = {0};
     int64_t a = add(st, "alpha_000001", "bugfix", "one");
     int64_t b = add(st, "alpha_000001", "bugfix", "two");
@@ -85,7 +73,7 @@ static void test_memory_stats_counts_by_state_project_type_and_model(void **stat
 static void test_memory_missing_vectors_pages_in_id_order_and_resumes(void **state)
 {
     struct su_fixture *f = *state;
-    struct mnemo_store *st = open_memory(f);
+    struct mnemo_store *st = mu_open(f->db);
     struct mnemo_err e = {0};
     int64_t ids[8], got[8];
     char title[32];

@@ -3,7 +3,7 @@
  * the 10 s duplicate window, wholly private prompts, bounds) and summaries (round trip,
  * latest, lists, bounds), each against a real database in a temporary directory.
  */
-#include "storeutil.h"
+#include "memutil.h"
 
 #include <string.h>
 
@@ -13,37 +13,6 @@
 #include "memory/summary.h"
 
 #define T0 INT64_C(1790000000000) /* a fixed wall-clock time, in ms */
-
-struct fx {
-    struct su_fixture su;
-    struct mnemo_store *st;
-};
-
-static int setup(void **state)
-{
-    void *su = NULL;
-    su_setup(&su);
-    struct fx *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    f->su = *(struct su_fixture *)su;
-    free(su);
-    struct mnemo_store_config cfg;
-    struct mnemo_err e = {0};
-    mnemo_memory_store_config(&cfg, f->su.db, MNEMO_STORE_CREATE | MNEMO_STORE_NO_CHECKPOINTER);
-    if (mnemo_store_open(&cfg, &f->st, &e) != 0)
-        fail_msg("open: %s", e.msg);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fx *f = *state;
-    assert_int_equal(mnemo_store_close(f->st), 0);
-    tu_dir_remove(&f->su.dir);
-    free(f);
-    return 0;
-}
 
 static int count_fn(struct mnemo_conn *c, void *arg, struct mnemo_err *err)
 {
@@ -91,7 +60,7 @@ static struct mnemo_prompt_recorded rec(struct mnemo_store *st, int64_t sid, con
 
 static void test_memory_session_start_is_idempotent_per_agent_and_id(void **state)
 {
-    struct fx *f = *state;
+    struct mu_fixture *f = *state;
     struct mnemo_session a, b, c;
     struct mnemo_err e = {0};
     int created = -1;
@@ -141,7 +110,7 @@ static void test_memory_session_start_is_idempotent_per_agent_and_id(void **stat
 
 static void test_memory_session_end_records_status_and_first_end_wins(void **state)
 {
-    struct fx *f = *state;
+    struct mu_fixture *f = *state;
     struct mnemo_session s;
     struct mnemo_err e = {0};
     int created = -1;
@@ -187,7 +156,7 @@ static void test_memory_session_end_records_status_and_first_end_wins(void **sta
 
 static void test_memory_session_list_recent_is_per_project_newest_first(void **state)
 {
-    struct fx *f = *state;
+    struct mu_fixture *f = *state;
     struct mnemo_session *list = NULL;
     struct mnemo_err e = {0};
     int n = -1;
@@ -222,7 +191,7 @@ static void test_memory_session_list_recent_is_per_project_newest_first(void **s
 
 static void test_memory_session_bad_input_is_rejected_and_writes_nothing(void **state)
 {
-    struct fx *f = *state;
+    struct mu_fixture *f = *state;
     struct mnemo_session s;
     struct mnemo_err e = {0};
     char long_id[MNEMO_SESSION_AGENT_ID_MAX + 2];
@@ -270,7 +239,7 @@ static void test_memory_session_bad_input_is_rejected_and_writes_nothing(void **
 
 static void test_memory_prompt_numbers_follow_the_session_counter(void **state)
 {
-    struct fx *f = *state;
+    struct mu_fixture *f = *state;
     struct mnemo_session s;
     struct mnemo_err e = {0};
     int64_t sid = start(f->st, "claude", "p-num", "p_1", T0);
@@ -318,7 +287,7 @@ static void test_memory_prompt_numbers_follow_the_session_counter(void **state)
 
 static void test_memory_prompt_same_text_within_ten_seconds_is_stored_once(void **state)
 {
-    struct fx *f = *state;
+    struct mu_fixture *f = *state;
     int64_t sid = start(f->st, "claude", "p-dup", "p_1", T0);
 
     struct mnemo_prompt_recorded r1 = rec(f->st, sid, "fix the build", 0, T0);
@@ -364,7 +333,7 @@ static void test_memory_prompt_same_text_within_ten_seconds_is_stored_once(void 
 
 static void test_memory_prompt_dedup_does_not_cross_sessions(void **state)
 {
-    struct fx *f = *state;
+    struct mu_fixture *f = *state;
     int64_t a = start(f->st, "claude", "sess-a", "p_1", T0);
     int64_t b = start(f->st, "claude", "sess-b", "p_1", T0);
     rec(f->st, a, "hello", 0, T0);
@@ -378,7 +347,7 @@ static void test_memory_prompt_dedup_does_not_cross_sessions(void **state)
 
 static void test_memory_prompt_wholly_private_is_counted_not_stored(void **state)
 {
-    struct fx *f = *state;
+    struct mu_fixture *f = *state;
     struct mnemo_err e = {0};
     int64_t sid = start(f->st, "claude", "p-priv", "p_1", T0);
 
@@ -406,7 +375,7 @@ static void test_memory_prompt_wholly_private_is_counted_not_stored(void **state
 
 static void test_memory_prompt_bad_input_is_rejected_and_writes_nothing(void **state)
 {
-    struct fx *f = *state;
+    struct mu_fixture *f = *state;
     struct mnemo_prompt_recorded r;
     struct mnemo_err e = {0};
     int64_t sid = start(f->st, "claude", "p-bad", "p_1", T0);
@@ -452,7 +421,7 @@ static void test_memory_prompt_bad_input_is_rejected_and_writes_nothing(void **s
 
 static void test_memory_summary_round_trips_and_latest_is_newest(void **state)
 {
-    struct fx *f = *state;
+    struct mu_fixture *f = *state;
     struct mnemo_summary s;
     struct mnemo_err e = {0};
     int64_t sid = start(f->st, "claude", "sum-1", "proj_aaaaaa", T0);
@@ -521,7 +490,7 @@ static void test_memory_summary_round_trips_and_latest_is_newest(void **state)
 
 static void test_memory_summary_bad_input_is_rejected_and_writes_nothing(void **state)
 {
-    struct fx *f = *state;
+    struct mu_fixture *f = *state;
     struct mnemo_err e = {0};
     struct mnemo_summary s;
     int64_t sid = start(f->st, "claude", "sum-bad", "proj_aaaaaa", T0);
@@ -572,27 +541,27 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_memory_session_start_is_idempotent_per_agent_and_id,
-                                        setup, teardown),
+                                        mu_setup, mu_teardown),
         cmocka_unit_test_setup_teardown(test_memory_session_end_records_status_and_first_end_wins,
-                                        setup, teardown),
+                                        mu_setup, mu_teardown),
         cmocka_unit_test_setup_teardown(test_memory_session_list_recent_is_per_project_newest_first,
-                                        setup, teardown),
+                                        mu_setup, mu_teardown),
         cmocka_unit_test_setup_teardown(
-            test_memory_session_bad_input_is_rejected_and_writes_nothing, setup, teardown),
+            test_memory_session_bad_input_is_rejected_and_writes_nothing, mu_setup, mu_teardown),
         cmocka_unit_test_setup_teardown(test_memory_prompt_numbers_follow_the_session_counter,
-                                        setup, teardown),
+                                        mu_setup, mu_teardown),
         cmocka_unit_test_setup_teardown(
-            test_memory_prompt_same_text_within_ten_seconds_is_stored_once, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_memory_prompt_dedup_does_not_cross_sessions, setup,
-                                        teardown),
+            test_memory_prompt_same_text_within_ten_seconds_is_stored_once, mu_setup, mu_teardown),
+        cmocka_unit_test_setup_teardown(test_memory_prompt_dedup_does_not_cross_sessions, mu_setup,
+                                        mu_teardown),
         cmocka_unit_test_setup_teardown(test_memory_prompt_wholly_private_is_counted_not_stored,
-                                        setup, teardown),
+                                        mu_setup, mu_teardown),
         cmocka_unit_test_setup_teardown(test_memory_prompt_bad_input_is_rejected_and_writes_nothing,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_memory_summary_round_trips_and_latest_is_newest, setup,
-                                        teardown),
+                                        mu_setup, mu_teardown),
+        cmocka_unit_test_setup_teardown(test_memory_summary_round_trips_and_latest_is_newest,
+                                        mu_setup, mu_teardown),
         cmocka_unit_test_setup_teardown(
-            test_memory_summary_bad_input_is_rejected_and_writes_nothing, setup, teardown),
+            test_memory_summary_bad_input_is_rejected_and_writes_nothing, mu_setup, mu_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
