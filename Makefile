@@ -85,8 +85,12 @@ test-tsan: deps
 test-asan: deps
 	$(run_tests_asan)
 
+# sqlite-vec (npm, pinned) is fetched first for bench_memory's comparison; without it (no npm,
+# offline) bench_memory reports it as unavailable and every benchmark still runs.
 bench: build
-	@found=0; \
+	@vec0=$$(bench/sqlite_vec.sh build) || vec0=; \
+	export MNEMO_BENCH_VEC0="$$vec0"; \
+	found=0; \
 	for b in build/bench_*; do \
 		if [[ -f "$$b" && -x "$$b" ]]; then \
 			found=1; echo "== $$b"; "$$b"; \
