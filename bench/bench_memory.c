@@ -27,13 +27,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/sysinfo.h>
-#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
 
+#include "benchutil.h"
 #include "corpus.h"
 #include "embed/embed.h"
 #include "memory/obs.h"
@@ -879,55 +878,11 @@ out:
 
 /* ---- machine, table, main ------------------------------------------------------------------ */
 
-static void cpu_model(char *buf, size_t size)
-{
-    char line[256];
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    snprintf(buf, size, "unknown");
-    while (f && fgets(line, sizeof line, f)) {
-        char *colon = strchr(line, ':');
-        if (strncmp(line, "model name", 10) != 0 || !colon)
-            continue;
-        colon += strspn(colon + 1, " \t") + 1;
-        colon[strcspn(colon, "\n")] = '\0';
-        snprintf(buf, size, "%s", colon);
-        break;
-    }
-    if (f)
-        fclose(f);
-}
-
 static void print_machine(const char *date, double load_start, const struct scan_result *s)
 {
-    double load_end;
-    char cpu[160];
-    struct utsname u;
-    struct sysinfo si;
-    cpu_model(cpu, sizeof cpu);
-    printf("mnemo memory and search benchmark, %s\n", date);
-    printf("  cpu:      %s, %ld online cores\n", cpu, sysconf(_SC_NPROCESSORS_ONLN));
-    if (sysinfo(&si) == 0)
-        printf("  ram:      %.1f GiB\n",
-               (double)si.totalram * si.mem_unit / (1024.0 * 1024.0 * 1024.0));
-    if (uname(&u) == 0)
-        printf("  kernel:   %s %s %s\n", u.sysname, u.release, u.machine);
-    printf("  sqlite:   %s (threadsafe=%d)\n", sqlite3_libversion(), sqlite3_threadsafe());
-#if defined(__clang__)
-    printf("  compiler: clang %s\n", __clang_version__);
-#else
-    printf("  compiler: gcc %s\n", __VERSION__);
-#endif
-#if defined(__OPTIMIZE__) && !defined(NDEBUG)
-    printf("  build:    optimized (__OPTIMIZE__), assertions on\n");
-#elif defined(__OPTIMIZE__)
-    printf("  build:    optimized (__OPTIMIZE__), assertions off\n");
-#else
-    printf("  build:    unoptimized (-O0)\n");
-#endif
-    printf("  kernel:   vindex dot product '%s'\n", mnemo_vindex_kernel_name());
+    bench_print_machine("mnemo memory and search benchmark", date, load_start);
+    printf("  vindex:   dot product kernel '%s'\n", mnemo_vindex_kernel_name());
     printf("  vec0:     %s\n", s->vec_ok ? s->vec_version : "unavailable");
-    if (getloadavg(&load_end, 1) == 1 && load_start >= 0)
-        printf("  load:     1-min load average %.2f at start, %.2f at end\n", load_start, load_end);
     printf("  temp dir: %s\n\n", tmp_base());
 }
 

@@ -23,14 +23,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <sys/sysinfo.h>
-#include <sys/utsname.h>
-#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
 
+#include "benchutil.h"
 #include "store/store.h"
 #include "util/clock.h"
 
@@ -724,70 +722,10 @@ out:
 
 /* ---- machine description and table ------------------------------------------------------ */
 
-static void cpu_model(char *buf, size_t size)
-{
-    char line[256];
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    snprintf(buf, size, "unknown");
-    if (!f)
-        return;
-    while (fgets(line, sizeof line, f)) {
-        char *colon = strchr(line, ':');
-        if (strncmp(line, "model name", 10) != 0 || !colon)
-            continue;
-        colon += strspn(colon + 1, " \t") + 1;
-        colon[strcspn(colon, "\n")] = '\0';
-        snprintf(buf, size, "%s", colon);
-        break;
-    }
-    if (fclose(f) != 0)
-        fprintf(stderr, "bench_store: closing /proc/cpuinfo: %s\n", strerror(errno));
-}
-
-static const char *fs_name(const char *dir)
-{
-    struct statfs sf;
-    if (statfs(dir, &sf) != 0)
-        return "unknown";
-    unsigned long m = (unsigned long)sf.f_type;
-    return m == 0xEF53UL       ? "ext4"
-           : m == 0x01021994UL ? "tmpfs"
-           : m == 0x58465342UL ? "xfs"
-                               : "other";
-}
-
-/* load_start: the 1-min load average when the run began (-1 unknown). */
 static void print_machine(const char *date, double load_start)
 {
-    double load_end[1];
-    char cpu[160];
-    struct utsname u;
-    struct sysinfo si;
-    cpu_model(cpu, sizeof cpu);
-    printf("mnemo store benchmark, %s\n", date);
-    printf("  cpu:      %s, %ld online cores\n", cpu, sysconf(_SC_NPROCESSORS_ONLN));
-    if (sysinfo(&si) == 0)
-        printf("  ram:      %.1f GiB\n",
-               (double)si.totalram * si.mem_unit / (1024.0 * 1024.0 * 1024.0));
-    if (uname(&u) == 0)
-        printf("  kernel:   %s %s %s\n", u.sysname, u.release, u.machine);
-    printf("  sqlite:   %s (threadsafe=%d)\n", sqlite3_libversion(), sqlite3_threadsafe());
-#if defined(__clang__)
-    printf("  compiler: clang %s\n", __clang_version__);
-#else
-    printf("  compiler: gcc %s\n", __VERSION__);
-#endif
-#if defined(__OPTIMIZE__) && !defined(NDEBUG)
-    printf("  build:    optimized (__OPTIMIZE__), assertions on\n");
-#elif defined(__OPTIMIZE__)
-    printf("  build:    optimized (__OPTIMIZE__), assertions off\n");
-#else
-    printf("  build:    unoptimized (-O0)\n");
-#endif
-    if (getloadavg(load_end, 1) == 1 && load_start >= 0)
-        printf("  load:     1-min load average %.2f at start, %.2f at end\n", load_start,
-               load_end[0]);
-    printf("  temp dir: %s (%s)\n\n", tmp_base(), fs_name(tmp_base()));
+    bench_print_machine("mnemo store benchmark", date, load_start);
+    printf("  temp dir: %s (%s)\n\n", tmp_base(), bench_fs_name(tmp_base()));
 }
 
 /* Table cells. NA prints "-"; a byte count of -1 prints "absent" (no such file). */
