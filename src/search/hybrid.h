@@ -32,6 +32,8 @@
 #define MNEMO_SEARCH_FTS_CANDIDATES 200
 /* Vector candidates per search. */
 #define MNEMO_SEARCH_VEC_CANDIDATES 100
+/* Keyword ranking looks at the newest this-many matches first (see mnemo_search_hybrid). */
+#define MNEMO_SEARCH_FTS_RANK_CAP 1000
 /* Longest query text read, in bytes. */
 #define MNEMO_SEARCH_MAX_QUERY 8192
 /* Deadline used when the caller passes 0. */
@@ -62,7 +64,9 @@ void mnemo_search_results_release(struct mnemo_search_results *r);
  * MNEMO_FUSION_MAX_RESULTS. deadline_ns is absolute (mnemo_clock_mono_ns), 0 for
  * MNEMO_SEARCH_DEFAULT_TIMEOUT_MS from now. params (may be NULL for the defaults; its limit
  * is ignored) sets the fusion rules. *out is initialised here and filled best first; a query
- * with nothing to search for returns 0 results.
+ * with nothing to search for returns 0 results. Keyword matches are ranked among the newest
+ * MNEMO_SEARCH_FTS_RANK_CAP matches first, which bounds the cost of broad queries; when that
+ * leaves fewer than limit hits in scope, all matches are ranked.
  * Returns 0, MNEMO_EINVAL, MNEMO_ETIMEDOUT (the deadline passed during the keyword search or
  * loading), or a store error; out is empty on failure.
  */

@@ -157,6 +157,60 @@ static void test_search_hybrid_keyword_only_without_vectors(void **state)
     mnemo_search_results_release(&r);
 }
 
+/* Imports n observations of project titled "<word> note <i>" (one batch per 1000). */
+static void import_notes(struct fx *f, const char *project, const char *word, int n,
+                         int64_t created_at)
+{
+    struct mnemo_obs *rows = calloc(1000, sizeof(*rows));
+    char(*titles)[64] = calloc(1000, sizeof(*titles));
+    struct mnemo_err e = {0};
+    assert_non_null(rows);
+    assert_non_null(titles);
+    for (int done = 0; done < n; done += 1000) {
+        int k = n - done < 1000 ? n - done : 1000;
+        for (int i = 0; i < k; i++) {
+            mnemo_obs_init(&rows[i]);
+            snprintf(titles[i], sizeof(titles[i]), "%s note %d", word, done + i);
+            rows[i].project = (char *)project;
+            rows[i].title = titles[i];
+            rows[i].narrative = (char *)"wal checkpoint notes";
+            snprintf(rows[i].type, sizeof(rows[i].type), "change");
+            rows[i].created_at = created_at;
+        }
+        struct mnemo_obs_import_result res;
+        if (mnemo_obs_import(f->st, rows, (size_t)k, &res, &e) != 0)
+            fail_msg("import: %s", e.msg);
+    }
+    free(titles);
+    free(rows);
+}
+
+static void test_search_hybrid_quiet_project_found_past_the_rank_cap(void **state)
+{
+    struct fx *f = *state;
+    struct mnemo_search_results r;
+    struct mnemo_err e = {0};
+    int64_t now = mnemo_clock_wall_ms();
+    /* Two old notes in a quiet project, then more newer matches elsewhere than the rank cap. */
+    import_notes(f, "quiet_000001", "quiet", 2, now - 86400000);
+    import_notes(f, "busy_000002", "busy", MNEMO_SEARCH_FTS_RANK_CAP + 100, now);
+    struct mnemo_fusion_params p;
+    mnemo_fusion_params_init(&p);
+    p.jaccard = 2.0; /* the notes are near-duplicates on purpose: keep them all */
+    assert_int_equal(mnemo_search_hybrid(f->st, NULL, NULL, "quiet_000001", "wal checkpoint", 10, 0,
+                                         0, &p, &r, &e),
+                     0);
+    assert_int_equal(r.n, 2);
+    for (size_t i = 0; i < r.n; i++)
+        assert_string_equal(r.items[i].obs.project, "quiet_000001");
+    mnemo_search_results_release(&r);
+    assert_int_equal(mnemo_search_hybrid(f->st, NULL, NULL, "busy_000002", "wal checkpoint", 10, 0,
+                                         0, &p, &r, &e),
+                     0);
+    assert_int_equal(r.n, 10);
+    mnemo_search_results_release(&r);
+}
+
 static void test_search_hybrid_deleted_row_in_index_is_not_returned(void **state)
 {
     struct fx *f = *state;
@@ -264,6 +318,8 @@ static void test_search_hybrid_bad_arguments_and_deadline(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_search_hybrid_quiet_project_found_past_the_rank_cap,
+                                        fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_search_hybrid_scope_and_hidden_rows, fx_setup,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_search_hybrid_keyword_only_without_vectors, fx_setup,
