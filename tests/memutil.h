@@ -20,4 +20,19 @@ struct mnemo_store *mu_open(const char *path);
 int mu_setup(void **state);
 int mu_teardown(void **state);
 
+/* The same plus the default (hash) embedder and an empty float vector index of its dimension,
+ * for search tests. */
+struct mnemo_embedder;
+struct mnemo_vindex;
+struct mu_search_fixture {
+    struct su_fixture su;
+    struct mnemo_store *st;
+    struct mnemo_embedder *emb;
+    struct mnemo_vindex *vx;
+};
+
+/* cmocka setup/teardown for a struct mu_search_fixture in *state. */
+int mu_search_setup(void **state);
+int mu_search_teardown(void **state);
+
 #endif

@@ -3,7 +3,7 @@
  * within the token budget and the hard cap, immune to stored text that tries to close the
  * frame, and built from the right observations (project + global, live only, by importance).
  */
-#include "storeutil.h"
+#include "memutil.h"
 
 #include "embed/embed.h"
 #include "memory/schema.h"
@@ -148,47 +148,8 @@ static void test_context_prompt_block_whole_entries_within_budget(void **state)
 
 /* ---- against a real store ---------------------------------------------------------------- */
 
-struct fx {
-    struct su_fixture su;
-    struct mnemo_store *st;
-    struct mnemo_embedder *emb;
-    struct mnemo_vindex *vx;
-};
-
-static int fx_setup(void **state)
-{
-    void *su = NULL;
-    struct mnemo_store_config cfg;
-    struct mnemo_embed_config ec;
-    struct mnemo_err e = {0};
-    su_setup(&su);
-    struct fx *f = calloc(1, sizeof(*f));
-    assert_non_null(f);
-    f->su = *(struct su_fixture *)su;
-    free(su);
-    mnemo_memory_store_config(&cfg, f->su.db, MNEMO_STORE_CREATE | MNEMO_STORE_NO_CHECKPOINTER);
-    if (mnemo_store_open(&cfg, &f->st, &e) != 0)
-        fail_msg("open: %s", e.msg);
-    mnemo_embed_config_init(&ec);
-    assert_int_equal(mnemo_embed_open(&ec, &f->emb, &e), 0);
-    assert_int_equal(mnemo_vindex_open(mnemo_embed_dim(f->emb), MNEMO_VINDEX_FLOAT, &f->vx, &e), 0);
-    *state = f;
-    return 0;
-}
-
-static int fx_teardown(void **state)
-{
-    struct fx *f = *state;
-    mnemo_vindex_close(f->vx);
-    mnemo_embed_close(f->emb);
-    mnemo_store_close(f->st);
-    tu_dir_remove(&f->su.dir);
-    free(f);
-    return 0;
-}
-
-static int64_t add(struct fx *f, const char *project, const char *scope, const char *type,
-                   const char *title, const char *narrative)
+static int64_t add(struct mu_search_fixture *f, const char *project, const char *scope,
+                   const char *type, const char *title, const char *narrative)
 {
     struct mnemo_obs o;
     struct mnemo_obs_created c;
@@ -208,7 +169,7 @@ static int64_t add(struct fx *f, const char *project, const char *scope, const c
 
 static void test_context_session_start_selects_live_project_and_global(void **state)
 {
-    struct fx *f = *state;
+    struct mu_search_fixture *f = *state;
     struct mnemo_strbuf sb;
     struct mnemo_err e = {0};
     char line[128];
@@ -242,7 +203,7 @@ static void test_context_session_start_selects_live_project_and_global(void **st
 
 static void test_context_prompt_block_empty_when_nothing_relevant(void **state)
 {
-    struct fx *f = *state;
+    struct mu_search_fixture *f = *state;
     struct mnemo_strbuf sb;
     struct mnemo_err e = {0};
     int shown;
@@ -273,9 +234,9 @@ int main(void)
         cmocka_unit_test(test_context_stored_text_cannot_break_the_frame),
         cmocka_unit_test(test_context_prompt_block_whole_entries_within_budget),
         cmocka_unit_test_setup_teardown(test_context_session_start_selects_live_project_and_global,
-                                        fx_setup, fx_teardown),
+                                        mu_search_setup, mu_search_teardown),
         cmocka_unit_test_setup_teardown(test_context_prompt_block_empty_when_nothing_relevant,
-                                        fx_setup, fx_teardown),
+                                        mu_search_setup, mu_search_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

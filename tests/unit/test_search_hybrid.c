@@ -3,7 +3,7 @@
  * project and global scope honoured, archived, superseded and deleted rows never returned,
  * the vector index kept in step with the vectors table, deadlines and bad input handled.
  */
-#include "storeutil.h"
+#include "memutil.h"
 
 #include "embed/embed.h"
 #include "memory/obs.h"
@@ -11,49 +11,9 @@
 #include "search/hybrid.h"
 #include "util/clock.h"
 
-struct fx {
-    struct su_fixture su;
-    struct mnemo_store *st;
-    struct mnemo_embedder *emb;
-    struct mnemo_vindex *vx;
-};
-
-static int fx_setup(void **state)
-{
-    void *su = NULL;
-    struct mnemo_store_config cfg;
-    struct mnemo_embed_config ec;
-    struct mnemo_err e = {0};
-    su_setup(&su);
-    struct fx *f = calloc(1, sizeof(*f));
-    assert_non_null(f);
-    f->su = *(struct su_fixture *)su;
-    free(su);
-    mnemo_memory_store_config(&cfg, f->su.db, MNEMO_STORE_CREATE | MNEMO_STORE_NO_CHECKPOINTER);
-    if (mnemo_store_open(&cfg, &f->st, &e) != 0)
-        fail_msg("open: %s", e.msg);
-    mnemo_embed_config_init(&ec);
-    if (mnemo_embed_open(&ec, &f->emb, &e) != 0)
-        fail_msg("embed: %s", e.msg);
-    assert_int_equal(mnemo_vindex_open(mnemo_embed_dim(f->emb), MNEMO_VINDEX_FLOAT, &f->vx, &e), 0);
-    *state = f;
-    return 0;
-}
-
-static int fx_teardown(void **state)
-{
-    struct fx *f = *state;
-    mnemo_vindex_close(f->vx);
-    mnemo_embed_close(f->emb);
-    mnemo_store_close(f->st);
-    tu_dir_remove(&f->su.dir);
-    free(f);
-    return 0;
-}
-
 /* Creates an observation, embeds it and indexes it; returns its id. */
-static int64_t add(struct fx *f, const char *project, const char *scope, const char *title,
-                   const char *narrative, int64_t age_days)
+static int64_t add(struct mu_search_fixture *f, const char *project, const char *scope,
+                   const char *title, const char *narrative, int64_t age_days)
 {
     struct mnemo_obs o;
     struct mnemo_obs_created c;
@@ -73,7 +33,7 @@ static int64_t add(struct fx *f, const char *project, const char *scope, const c
     return c.id;
 }
 
-static void seed(struct fx *f, int64_t ids[6])
+static void seed(struct mu_search_fixture *f, int64_t ids[6])
 {
     ids[0] = add(f, "alpha", "project", "WAL checkpoint starvation",
                  "A long reader kept the WAL growing until checkpoints could finish.", 1);
@@ -99,7 +59,7 @@ static int has(const struct mnemo_search_results *r, int64_t id)
 
 static void test_search_hybrid_scope_and_hidden_rows(void **state)
 {
-    struct fx *f = *state;
+    struct mu_search_fixture *f = *state;
     struct mnemo_search_results r;
     struct mnemo_err e = {0};
     int64_t ids[6];
@@ -141,7 +101,7 @@ static void test_search_hybrid_scope_and_hidden_rows(void **state)
 
 static void test_search_hybrid_keyword_only_without_vectors(void **state)
 {
-    struct fx *f = *state;
+    struct mu_search_fixture *f = *state;
     struct mnemo_search_results r;
     struct mnemo_err e = {0};
     int64_t ids[6];
@@ -158,7 +118,7 @@ static void test_search_hybrid_keyword_only_without_vectors(void **state)
 }
 
 /* Imports n observations of project titled "<word> note <i>" (one batch per 1000). */
-static void import_notes(struct fx *f, const char *project, const char *word, int n,
+static void import_notes(struct mu_search_fixture *f, const char *project, const char *word, int n,
                          int64_t created_at)
 {
     struct mnemo_obs *rows = calloc(1000, sizeof(*rows));
@@ -187,7 +147,7 @@ static void import_notes(struct fx *f, const char *project, const char *word, in
 
 static void test_search_hybrid_quiet_project_found_past_the_rank_cap(void **state)
 {
-    struct fx *f = *state;
+    struct mu_search_fixture *f = *state;
     struct mnemo_search_results r;
     struct mnemo_err e = {0};
     int64_t now = mnemo_clock_wall_ms();
@@ -213,7 +173,7 @@ static void test_search_hybrid_quiet_project_found_past_the_rank_cap(void **stat
 
 static void test_search_hybrid_deleted_row_in_index_is_not_returned(void **state)
 {
-    struct fx *f = *state;
+    struct mu_search_fixture *f = *state;
     struct mnemo_search_results r;
     struct mnemo_err e = {0};
     int64_t ids[6];
@@ -231,7 +191,7 @@ static void test_search_hybrid_deleted_row_in_index_is_not_returned(void **state
 
 static void test_search_hybrid_load_index_from_vectors_table(void **state)
 {
-    struct fx *f = *state;
+    struct mu_search_fixture *f = *state;
     struct mnemo_vindex *vx2;
     struct mnemo_err e = {0};
     int64_t ids[6], loaded = -1;
@@ -259,7 +219,7 @@ static void test_search_hybrid_load_index_from_vectors_table(void **state)
 
 static void test_search_hybrid_hostile_and_empty_queries(void **state)
 {
-    struct fx *f = *state;
+    struct mu_search_fixture *f = *state;
     struct mnemo_search_results r;
     struct mnemo_err e = {0};
     int64_t ids[6];
@@ -290,7 +250,7 @@ static void test_search_hybrid_hostile_and_empty_queries(void **state)
 
 static void test_search_hybrid_bad_arguments_and_deadline(void **state)
 {
-    struct fx *f = *state;
+    struct mu_search_fixture *f = *state;
     struct mnemo_search_results r;
     struct mnemo_err e = {0};
     struct mnemo_vindex *small;
@@ -319,19 +279,19 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_search_hybrid_quiet_project_found_past_the_rank_cap,
-                                        fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_search_hybrid_scope_and_hidden_rows, fx_setup,
-                                        fx_teardown),
-        cmocka_unit_test_setup_teardown(test_search_hybrid_keyword_only_without_vectors, fx_setup,
-                                        fx_teardown),
+                                        mu_search_setup, mu_search_teardown),
+        cmocka_unit_test_setup_teardown(test_search_hybrid_scope_and_hidden_rows, mu_search_setup,
+                                        mu_search_teardown),
+        cmocka_unit_test_setup_teardown(test_search_hybrid_keyword_only_without_vectors,
+                                        mu_search_setup, mu_search_teardown),
         cmocka_unit_test_setup_teardown(test_search_hybrid_deleted_row_in_index_is_not_returned,
-                                        fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_search_hybrid_load_index_from_vectors_table, fx_setup,
-                                        fx_teardown),
-        cmocka_unit_test_setup_teardown(test_search_hybrid_hostile_and_empty_queries, fx_setup,
-                                        fx_teardown),
-        cmocka_unit_test_setup_teardown(test_search_hybrid_bad_arguments_and_deadline, fx_setup,
-                                        fx_teardown),
+                                        mu_search_setup, mu_search_teardown),
+        cmocka_unit_test_setup_teardown(test_search_hybrid_load_index_from_vectors_table,
+                                        mu_search_setup, mu_search_teardown),
+        cmocka_unit_test_setup_teardown(test_search_hybrid_hostile_and_empty_queries,
+                                        mu_search_setup, mu_search_teardown),
+        cmocka_unit_test_setup_teardown(test_search_hybrid_bad_arguments_and_deadline,
+                                        mu_search_setup, mu_search_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
