@@ -646,27 +646,32 @@ static int hit_cmp_best_first(const void *pa, const void *pb)
     return 0;
 }
 
+/* Collects the next up to SCAN_BATCH rows from *r on that pass the project/scope filter;
+ * returns how many (0 at the end). */
+static size_t next_batch(const struct mnemo_vindex *vx, int64_t *r, int filter, uint32_t pid,
+                         int include_global, uint32_t rows[SCAN_BATCH])
+{
+    size_t nb = 0;
+    while (*r < vx->n && nb < SCAN_BATCH) {
+        int64_t i = (*r)++;
+        if (!filter || vx->proj[i] == pid || (include_global && vx->global[i]))
+            rows[nb++] = (uint32_t)i;
+    }
+    return nb;
+}
+
 /* Scans every row that passes the filter with the float kernel, offering each to t. */
 static void scan_f32(const struct mnemo_vindex *vx, const float *q, int filter, uint32_t pid,
                      int include_global, struct topk *t)
 {
     uint32_t rows[SCAN_BATCH];
     float scores[SCAN_BATCH];
-    size_t nb = 0;
-    for (int64_t r = 0; r <= vx->n; r++) {
-        if (r < vx->n) {
-            int pass = !filter || vx->proj[r] == pid || (include_global && vx->global[r]);
-            if (pass)
-                rows[nb++] = (uint32_t)r;
-            if (nb < SCAN_BATCH)
-                continue;
-        }
-        if (nb == 0)
-            break;
+    int64_t r = 0;
+    size_t nb;
+    while ((nb = next_batch(vx, &r, filter, pid, include_global, rows)) > 0) {
         dot_f32_rows(vx->mat, vx->stride, q, rows, nb, scores);
         for (size_t i = 0; i < nb; i++)
             topk_offer(t, vx->ids[rows[i]], scores[i], rows[i]);
-        nb = 0;
     }
 }
 
@@ -677,21 +682,12 @@ static void scan_i8(const struct mnemo_vindex *vx, const int8_t *q8, int filter,
 {
     uint32_t rows[SCAN_BATCH];
     int32_t dots[SCAN_BATCH];
-    size_t nb = 0;
-    for (int64_t r = 0; r <= vx->n; r++) {
-        if (r < vx->n) {
-            int pass = !filter || vx->proj[r] == pid || (include_global && vx->global[r]);
-            if (pass)
-                rows[nb++] = (uint32_t)r;
-            if (nb < SCAN_BATCH)
-                continue;
-        }
-        if (nb == 0)
-            break;
+    int64_t r = 0;
+    size_t nb;
+    while ((nb = next_batch(vx, &r, filter, pid, include_global, rows)) > 0) {
         dot_i8_rows(vx->mat8, vx->stride8, q8, rows, nb, dots);
         for (size_t i = 0; i < nb; i++)
             topk_offer(t, vx->ids[rows[i]], (float)dots[i] * vx->scale8[rows[i]], rows[i]);
-        nb = 0;
     }
 }
 
