@@ -22,6 +22,7 @@
 
 #include "embed/embed.h"
 #include "memory/obs.h"
+#include "memory/obs_json.h"
 #include "memory/privacy.h"
 #include "memory/project.h"
 #include "search/vindex.h"
@@ -230,31 +231,6 @@ int mnemo__cli_parse_int(const char *s, int64_t lo, int64_t hi, int64_t *out);
 int mnemo__cli_parse_since(const char *s, int64_t now_ms, int64_t *out);
 
 /*
- * Appends a copy of s to the owned list (*items, *n) unless the list already holds max items.
- * Returns 0, MNEMO_ETOOBIG or MNEMO_ENOMEM.
- */
-int mnemo__cli_list_push(char ***items, size_t *n, size_t max, const char *s);
-
-/*
- * Runs every text field of the owned observation o (title, subtitle, narrative, list items,
- * archive reason) through the privacy cleaner in place: private blocks stripped, secrets
- * redacted. List items left empty are dropped. Returns 0 or the cleaner's error.
- */
-int mnemo__cli_obs_clean(const struct mnemo_privacy *priv, struct mnemo_obs *o,
-                         struct mnemo_err *err);
-
-/*
- * Fills the owned observation o (initialised here; release with mnemo_obs_release) from a JSON
- * object as `mnemo export` writes it. Without import only the fields a user may set are read
- * (type, scope, project, title, subtitle, narrative, facts, concepts, files_read,
- * files_modified); with import also uuid, provenance, timestamps, feedback, retrieval data,
- * archive state and file_mtimes. Unknown keys are ignored. Returns 0, or -1 with a message
- * in msg (a field of the wrong JSON type, not an object).
- */
-int mnemo__cli_obs_from_json(const json_t *j, int import, struct mnemo_obs *o, char *msg,
-                             size_t msg_size);
-
-/*
  * Reads all of f (at most max bytes) into a malloc'd NUL-terminated buffer. Returns 0, or
  * MNEMO_CLI_FAIL after printing why (name says what was read, e.g. "standard input").
  */
@@ -266,9 +242,6 @@ int mnemo__cli_read_stream(FILE *f, const char *name, size_t max, char **out, si
  * in msg. The items are not checked to be objects.
  */
 json_t *mnemo__cli_parse_docs(const char *buf, size_t len, char *msg, size_t msg_size);
-
-/* An observation as a JSON object with a stable key order. NULL when out of memory. */
-json_t *mnemo__cli_obs_to_json(const struct mnemo_obs *o);
 
 /* Prints j as one compact line on stdout and releases it. MNEMO_CLI_FAIL on NULL or error. */
 int mnemo__cli_print_json(json_t *j);

@@ -113,22 +113,22 @@ static int parse_obs_args(struct mnemo_cli *cli, const struct mnemo_cli_cmd *sel
             a->mask |= MNEMO_OBS_F_SCOPE;
             break;
         case OPT_FACT:
-            rc = mnemo__cli_list_push(&a->o.facts, &a->o.n_facts, MNEMO_OBS_MAX_FACTS, optarg);
+            rc = mnemo_obs_list_push(&a->o.facts, &a->o.n_facts, MNEMO_OBS_MAX_FACTS, optarg);
             a->mask |= MNEMO_OBS_F_FACTS;
             break;
         case OPT_CONCEPT:
-            rc = mnemo__cli_list_push(&a->o.concepts, &a->o.n_concepts, MNEMO_OBS_MAX_CONCEPTS,
-                                      optarg);
+            rc = mnemo_obs_list_push(&a->o.concepts, &a->o.n_concepts, MNEMO_OBS_MAX_CONCEPTS,
+                                     optarg);
             a->mask |= MNEMO_OBS_F_CONCEPTS;
             break;
         case OPT_FILE_READ:
-            rc = mnemo__cli_list_push(&a->o.files_read, &a->o.n_files_read, MNEMO_OBS_MAX_FILES,
-                                      optarg);
+            rc = mnemo_obs_list_push(&a->o.files_read, &a->o.n_files_read, MNEMO_OBS_MAX_FILES,
+                                     optarg);
             a->mask |= MNEMO_OBS_F_FILES_READ;
             break;
         case OPT_FILE_MODIFIED:
-            rc = mnemo__cli_list_push(&a->o.files_modified, &a->o.n_files_modified,
-                                      MNEMO_OBS_MAX_FILES, optarg);
+            rc = mnemo_obs_list_push(&a->o.files_modified, &a->o.n_files_modified,
+                                     MNEMO_OBS_MAX_FILES, optarg);
             a->mask |= MNEMO_OBS_F_FILES_MODIFIED;
             break;
         case OPT_PROJECT:
@@ -174,7 +174,7 @@ static int prepare(struct mnemo_cli_mem *m, struct mnemo_obs *o, const char *pro
     struct mnemo_err err;
 
     mnemo_err_clear(&err);
-    int rc = mnemo__cli_obs_clean(m->priv, o, &err);
+    int rc = mnemo_obs_clean(m->priv, o, &err);
     if (rc != 0)
         return mnemo__cli_fail("%s: %s", what, mnemo_err_text(&err, rc));
     if (o->project == NULL || o->project[0] == '\0') {
@@ -237,8 +237,8 @@ static int add_json(struct mnemo_cli_mem *m, const char *project)
     for (; ready < n && status == MNEMO_CLI_OK; ready++) {
         char what[48];
         snprintf(what, sizeof what, "observation %zu", ready + 1);
-        if (mnemo__cli_obs_from_json(json_array_get(docs, ready), 0, &obs[ready], msg,
-                                     sizeof msg) != 0) {
+        if (mnemo_obs_from_json(json_array_get(docs, ready), 0, &obs[ready], msg, sizeof msg) !=
+            0) {
             status = mnemo__cli_fail("%s: %s", what, msg);
             break;
         }
@@ -338,7 +338,7 @@ int cmd_edit(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, 
         goto out;
     }
     mnemo_err_clear(&err);
-    int rc = mnemo__cli_obs_clean(m.priv, &a.o, &err);
+    int rc = mnemo_obs_clean(m.priv, &a.o, &err);
     if (rc == 0)
         rc = mnemo_obs_update(m.st, id, a.mask, &a.o, &after, &err);
     if (rc == MNEMO_ENOTFOUND) {
@@ -352,7 +352,7 @@ int cmd_edit(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, 
                                      "%s",
                                      (long long)id, mnemo_err_text(&err, rc));
         else if (a.json)
-            status = mnemo__cli_print_json(mnemo__cli_obs_to_json(&after));
+            status = mnemo__cli_print_json(mnemo_obs_to_json(&after));
         else
             printf("updated #%lld\n", (long long)id);
         mnemo_obs_release(&after);

@@ -1,7 +1,7 @@
 /*
  * cmd_export.c - `mnemo export`: every observation (of a project, archived ones on request) to
  * stdout, oldest first, as JSON Lines, one JSON array, CSV (RFC 4180) or Markdown. The field
- * order is mnemo__cli_obs_to_json's, the same in every format.
+ * order is mnemo_obs_to_json's, the same in every format.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -94,7 +94,7 @@ static int write_obs(enum export_format fmt, const struct mnemo_obs *o, int64_t 
         md_obs(o);
         return 0;
     }
-    json_t *j = mnemo__cli_obs_to_json(o);
+    json_t *j = mnemo_obs_to_json(o);
     if (j == NULL)
         return -1;
     int rc = 0;

@@ -41,11 +41,11 @@ static int import_batch(struct mnemo_cli_mem *m, const json_t *docs, size_t star
 
     mnemo_err_clear(&err);
     for (size_t i = start; i < start + n; i++) {
-        if (mnemo__cli_obs_from_json(json_array_get(docs, i), 1, &rows[k], msg, sizeof msg) != 0) {
+        if (mnemo_obs_from_json(json_array_get(docs, i), 1, &rows[k], msg, sizeof msg) != 0) {
             note_failure(t, i, msg);
             continue;
         }
-        int rc = mnemo__cli_obs_clean(m->priv, &rows[k], &err);
+        int rc = mnemo_obs_clean(m->priv, &rows[k], &err);
         /* Hand-written files may leave the project out: it is then the current one. */
         if (rc == 0 && (rows[k].project == NULL || rows[k].project[0] == '\0')) {
             free(rows[k].project);

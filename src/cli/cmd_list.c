@@ -101,7 +101,7 @@ int cmd_list(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, 
             mnemo__cli_obs_table_header(0);
         for (size_t i = 0; i < l.n && status == MNEMO_CLI_OK; i++) {
             if (json)
-                status = mnemo__cli_print_json(mnemo__cli_obs_to_json(&l.items[i]));
+                status = mnemo__cli_print_json(mnemo_obs_to_json(&l.items[i]));
             else
                 mnemo__cli_obs_table_row(&l.items[i], 0, 0.0);
         }

@@ -122,7 +122,7 @@ int cmd_search(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc
     for (size_t i = 0; i < res.n && status == MNEMO_CLI_OK; i++) {
         const struct mnemo_search_hit *h = &res.items[i];
         if (json) {
-            json_t *j = mnemo__cli_obs_to_json(&h->obs);
+            json_t *j = mnemo_obs_to_json(&h->obs);
             if (j != NULL && json_object_set_new(j, "score", score_json(&h->score)) != 0) {
                 json_decref(j);
                 j = NULL;

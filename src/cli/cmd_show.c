@@ -52,7 +52,7 @@ int cmd_show(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, 
         status = mnemo__cli_fail_err(NULL, &err, rc);
     } else {
         if (json) {
-            status = mnemo__cli_print_json(mnemo__cli_obs_to_json(&o));
+            status = mnemo__cli_print_json(mnemo_obs_to_json(&o));
         } else {
             mnemo__cli_obs_print_full(&o);
             status = MNEMO_CLI_OK;
