@@ -20,12 +20,17 @@ PACKAGES=(
     libclang-rt-14-dev
     libpcre2-dev
     libutf8proc-dev
+    libmicrohttpd-dev
+    libsodium-dev
+    wrk
+    curl
     libxxhash-dev
     libcurl4-openssl-dev
 )
 
 # What the build and `make test` use, checked after the packages.
-PKGCONFIG_MODULES=(sqlite3 jansson cmocka libpcre2-8 libutf8proc libxxhash libcurl)
+PKGCONFIG_MODULES=(sqlite3 jansson cmocka libpcre2-8 libutf8proc libxxhash libcurl libmicrohttpd
+    libsodium)
 COMMANDS=(cmake pkg-config gcc clang clang-format make setarch)
 
 # Packages from PACKAGES that dpkg does not report as installed (all of them without dpkg).
