@@ -27,6 +27,7 @@
 #define MNEMO_SERVICE_WORKER_H
 
 #include <pthread.h>
+#include <sys/types.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -74,6 +75,8 @@ struct mnemo_worker {
 
     /* config, swapped on SIGHUP */
     pthread_mutex_t cfg_lock;
+    pthread_cond_t cfg_idle; /* signalled when cfg_readers drops to 0 */
+    int cfg_readers;         /* references handed out by mnemo_worker_config_ref */
     struct mnemo_config *cfg;
 
     /* status, readable from any thread */
@@ -95,8 +98,8 @@ struct mnemo_worker {
     _Atomic int stop_requested;
 };
 
-/* Reads a config value under the lock; returns a borrowed config that stays valid until
- * mnemo_worker_config_unref (reload frees the old one only when no reader holds it). */
+/* A borrowed reference to the current config, valid until mnemo_worker_config_unref (reload
+ * waits for every reference to be returned before it frees the old config). Hold it briefly. */
 const struct mnemo_config *mnemo_worker_config_ref(struct mnemo_worker *w);
 void mnemo_worker_config_unref(struct mnemo_worker *w, const struct mnemo_config *c);
 
