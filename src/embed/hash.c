@@ -67,6 +67,9 @@
 /* Longest token, in normalised code points, that is read; see mnemo__embed_hash. */
 #define TOKEN_MAX 256
 
+/* Term counts below this get their 1 + ln(tf) computed once per call. */
+#define TF_CACHE 64
+
 static const char *const stopwords[] = {
     "a",    "about", "after",  "all",   "also",   "am",    "an",    "and",     "any",   "are",
     "as",   "at",    "be",     "been",  "before", "being", "but",   "by",      "can",   "could",
@@ -102,26 +105,49 @@ static uint64_t hash_cps(const uint32_t *cp, size_t n)
     return h;
 }
 
-static int cmp_str(const void *a, const void *b)
+#define N_STOPWORDS (sizeof(stopwords) / sizeof(stopwords[0]))
+
+/* A word of at most 8 lowercase ASCII letters as one integer, first letter in the top byte:
+ * integer order is then the list's strcmp order, so the packed list needs no sorting. */
+static uint64_t pack_ascii(const char *s, size_t n)
 {
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
+    uint64_t k = 0;
+    for (size_t i = 0; i < 8; i++)
+        k = (k << 8) | (i < n ? (uint8_t)s[i] : 0);
+    return k;
 }
 
-static int is_stopword(const uint32_t *cp, size_t n)
+/* Packs the list once per call (a hundred operations), so the lookup compares integers and
+ * can never disagree with the readable list above. */
+static void stopword_pack(uint64_t packed[N_STOPWORDS])
 {
-    char buf[16];
-    const char *key = buf;
+    for (size_t i = 0; i < N_STOPWORDS; i++)
+        packed[i] = pack_ascii(stopwords[i], strlen(stopwords[i]));
+}
 
-    if (n >= sizeof(buf))
+static int is_stopword(const uint64_t packed[N_STOPWORDS], const uint32_t *cp, size_t n)
+{
+    char buf[8];
+    size_t lo = 0, hi = N_STOPWORDS;
+
+    if (n > sizeof(buf))
         return 0;
     for (size_t i = 0; i < n; i++) {
         if (cp[i] < 'a' || cp[i] > 'z')
             return 0;
         buf[i] = (char)cp[i];
     }
-    buf[n] = '\0';
-    return bsearch(&key, stopwords, sizeof(stopwords) / sizeof(stopwords[0]), sizeof(stopwords[0]),
-                   cmp_str) != NULL;
+    uint64_t key = pack_ascii(buf, n);
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (packed[mid] == key)
+            return 1;
+        if (packed[mid] < key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return 0;
 }
 
 /* ---- feature table: 64-bit key -> weight, count (open addressing, linear probing) ---- */
@@ -144,6 +170,7 @@ struct state {
     int oom;            /* growing the table failed; the vector would be incomplete */
     uint64_t prev_word; /* hash of the previous kept word, for bigrams */
     int have_prev;
+    uint64_t stop_packed[N_STOPWORDS]; /* see stopword_pack */
     struct feature inline_tab[TAB_INLINE];
 };
 
@@ -215,7 +242,7 @@ static void add_word(struct state *st, const uint32_t *cp, size_t n)
 {
     uint64_t h;
 
-    if (n == 0 || is_stopword(cp, n))
+    if (n == 0 || is_stopword(st->stop_packed, cp, n))
         return;
     h = hash_cps(cp, n);
     add_unigram(st, h);
@@ -276,7 +303,7 @@ static void add_token(struct state *st, const uint32_t *cps, const uint8_t *flag
         return;
     }
     /* The whole identifier is a unigram only, so the stream has no bigram twice. */
-    if (!is_stopword(cps, n))
+    if (!is_stopword(st->stop_packed, cps, n))
         add_unigram(st, hash_cps(cps, n));
     subwords(st, cps, flags, n, 1);
 }
@@ -311,6 +338,23 @@ static enum ccase case_of(utf8proc_category_t c)
     return C_OTHER;
 }
 
+/* utf8proc_category for an ASCII code point, as far as this file asks: letters, digits and
+ * '_' exactly; everything else reported as punctuation (ASCII has no marks). */
+static utf8proc_category_t ascii_category(utf8proc_int32_t c)
+{
+    if (c >= 'a' && c <= 'z')
+        return UTF8PROC_CATEGORY_LL;
+    if (c >= 'A' && c <= 'Z')
+        return UTF8PROC_CATEGORY_LU;
+    if (c >= '0' && c <= '9')
+        return UTF8PROC_CATEGORY_ND;
+    if (c == '_')
+        return UTF8PROC_CATEGORY_PC;
+    if (c < 0x20 || c == 0x7f)
+        return UTF8PROC_CATEGORY_CC;
+    return UTF8PROC_CATEGORY_PO;
+}
+
 static void fill_uniform(float *out, int dim)
 {
     float v = (float)(1.0 / mnemo__embed_sqrt((double)dim));
@@ -338,9 +382,10 @@ int mnemo__embed_hash(const char *text, size_t len, int dim, float *out)
     if (st == NULL)
         return MNEMO_ENOMEM;
     memset(st, 0, offsetof(struct state, inline_tab));
-    memset(st->inline_tab, 0, sizeof(st->inline_tab));
     st->tab = st->inline_tab;
     st->mask = TAB_INLINE - 1;
+    memset(st->inline_tab, 0, sizeof(st->inline_tab));
+    stopword_pack(st->stop_packed);
 
     while (pos <= len) {
         utf8proc_int32_t c = -1;
@@ -348,7 +393,12 @@ int mnemo__embed_hash(const char *text, size_t len, int dim, float *out)
         utf8proc_category_t cat = UTF8PROC_CATEGORY_CN;
         int word_char = 0;
 
-        if (pos < len) {
+        if (pos < len && p[pos] < 0x80) {
+            /* ASCII, most of any code or prose: same answers as utf8proc, without its tables. */
+            c = p[pos];
+            cat = ascii_category(c);
+            word_char = is_letter(cat) || is_digit(cat) || c == '_';
+        } else if (pos < len) {
             step = utf8proc_iterate(p + pos, (utf8proc_ssize_t)(len - pos), &c);
             if (step < 1) {
                 step = 1; /* an invalid byte is a separator */
@@ -362,8 +412,14 @@ int mnemo__embed_hash(const char *text, size_t len, int dim, float *out)
         }
         if (word_char) {
             utf8proc_int32_t dec[24];
-            utf8proc_ssize_t nd = utf8proc_decompose_char(
-                c, dec, 24, UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT | UTF8PROC_CASEFOLD, NULL);
+            utf8proc_ssize_t nd;
+            if (c < 0x80) {
+                dec[0] = c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c; /* casefold of ASCII */
+                nd = 1;
+            } else {
+                nd = utf8proc_decompose_char(
+                    c, dec, 24, UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT | UTF8PROC_CASEFOLD, NULL);
+            }
             enum ccase cc = case_of(cat);
             size_t start_pos = ncp;
 
@@ -375,7 +431,8 @@ int mnemo__embed_hash(const char *text, size_t len, int dim, float *out)
             }
             for (utf8proc_ssize_t k = 0; nd > 0 && nd <= 24 && k < nd && ncp < TOKEN_MAX; k++) {
                 uint32_t d = (uint32_t)dec[k];
-                utf8proc_category_t dcat = utf8proc_category(dec[k]);
+                utf8proc_category_t dcat =
+                    dec[k] < 0x80 ? ascii_category(dec[k]) : utf8proc_category(dec[k]);
 
                 if (is_mark(dcat)) {
                     if (base < 0x0530)
@@ -409,16 +466,31 @@ int mnemo__embed_hash(const char *text, size_t len, int dim, float *out)
         pos += (size_t)step;
     }
 
+    /* ln is a series (see embed.c) and most features occur once, where 1 + ln 1 is exactly 1;
+     * the small counts that repeat are computed once per call. Same values, bit for bit. */
+    double tf_cache[TF_CACHE];
+    for (size_t i = 0; i < TF_CACHE; i++)
+        tf_cache[i] = 0.0;
     memset(out, 0, (size_t)dim * sizeof(*out));
     for (size_t i = 0; i <= st->mask; i++) {
         const struct feature *f = &st->tab[i];
         size_t idx;
+        double tf;
         float v;
 
         if (f->key == 0)
             continue;
         idx = (size_t)(((f->key >> 32) * (uint64_t)dim) >> 32);
-        v = f->weight * (float)(1.0 + mnemo__embed_ln((double)f->count));
+        if (f->count == 1) {
+            tf = 1.0;
+        } else if (f->count < TF_CACHE) {
+            if (tf_cache[f->count] == 0.0)
+                tf_cache[f->count] = 1.0 + mnemo__embed_ln((double)f->count);
+            tf = tf_cache[f->count];
+        } else {
+            tf = 1.0 + mnemo__embed_ln((double)f->count);
+        }
+        v = f->weight * (float)tf;
         out[idx] += (f->key & 1) ? -v : v;
     }
     oom = st->oom;

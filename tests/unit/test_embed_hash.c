@@ -261,6 +261,54 @@ static void test_embed_hash_very_long_input_is_bounded(void **state)
     mnemo_embed_close(e);
 }
 
+/* FNV-1a over the vector's float bit patterns (as integers, so byte order does not matter). */
+static uint64_t vector_fingerprint(const float *v, int n)
+{
+    uint64_t h = UINT64_C(0xcbf29ce484222325);
+    for (int i = 0; i < n; i++) {
+        uint32_t bits;
+        memcpy(&bits, &v[i], sizeof bits);
+        h ^= bits;
+        h *= UINT64_C(0x100000001b3);
+    }
+    return h;
+}
+
+/* Stored vectors carry the model id "hash-v1-384": the same text must give the same bits in
+ * every release, or old and new vectors would silently disagree. These fingerprints were
+ * computed by the first implementation (before the ASCII fast path); any change to the
+ * features, weights, normalization or summation order shows up here and needs a new id. */
+static void test_embed_hash_vectors_are_bit_identical_to_model_v1(void **state)
+{
+    static const struct {
+        const char *text;
+        uint64_t fingerprint;
+    } golden[] = {
+        {"Fix the walCheckpoint starvation in store/checkpoint.c: a pooled reader kept a "
+         "statement stepped, so TRUNCATE never ran; reset statements on release. HTTPServer "
+         "getUserName __init__ utf8Decode x86_64 the and of",
+         UINT64_C(0x93087d1bd7f04cca)},
+        {"Caf\u00e9 na\u00efve \ufb01le \uff26\uff49\uff4c\uff45 Stra\u00dfe "
+         "\u03a3\u038a\u03a3\u03a5\u03a6\u039f\u03a3 \u041f\u0440\u0438\u0432\u0435\u0442 "
+         "\u043c\u0438\u0440 \u65e5\u672c\u8a9e\u306e\u30c6\u30ad\u30b9\u30c8 "
+         "\u0939\u093f\u0928\u094d\u0926\u0940 emoji \U0001F389 done",
+         UINT64_C(0xb94508949894a501)},
+        {"", UINT64_C(0xe4494cbdcba3fb25)},
+    };
+    struct mnemo_embedder *e = open_hash();
+    float v[DIM];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof golden / sizeof golden[0]; i++) {
+        embed1(e, golden[i].text, v);
+        if (vector_fingerprint(v, DIM) != golden[i].fingerprint)
+            fail_msg("text %zu: fingerprint 0x%016llx, model v1 gives 0x%016llx", i,
+                     (unsigned long long)vector_fingerprint(v, DIM),
+                     (unsigned long long)golden[i].fingerprint);
+    }
+    mnemo_embed_close(e);
+}
+
 static void test_embed_hash_throughput_meets_target(void **state)
 {
     struct mnemo_embedder *e = open_hash();
@@ -412,6 +460,7 @@ int main(void)
         cmocka_unit_test(test_embed_hash_defaults_are_hash_384_with_model_id),
         cmocka_unit_test(test_embed_hash_is_deterministic_across_instances),
         cmocka_unit_test(test_embed_hash_vectors_have_unit_norm),
+        cmocka_unit_test(test_embed_hash_vectors_are_bit_identical_to_model_v1),
         cmocka_unit_test(test_embed_hash_related_texts_score_higher_than_unrelated),
         cmocka_unit_test(test_embed_hash_normalizes_case_accents_and_width),
         cmocka_unit_test(test_embed_hash_splits_camel_and_snake_case),
