@@ -17,8 +17,8 @@
  * remains), remove the pid file and socket, release the lock. SIGHUP reloads config.json
  * (log level, budgets, maintenance settings; listener addresses need a restart).
  *
- * Ownership: struct mnemo_worker is created by mnemo_worker_run's caller (cmd_serve) through
- * mnemo_worker_new and lives for the process. Route handlers and background threads borrow it.
+ * Ownership: struct mnemo_worker is created by mnemo_worker_run and lives until it returns
+ * (or the process re-executes itself). Route handlers and background threads borrow it.
  * Thread-safety: the fields below marked "set once" are written before any thread that reads
  * them starts; counters are atomics; cfg is swapped under cfg_lock on reload (readers take
  * mnemo_worker_config_ref/unref).
@@ -59,15 +59,15 @@ enum mnemo_worker_status {
 
 const char *mnemo_worker_status_name(enum mnemo_worker_status s);
 
-struct mnemo_capture;  /* service/capture.h */
-struct mnemo_maint;    /* service/maint.h */
+struct mnemo_capture; /* service/capture.h */
+struct mnemo_maint;   /* service/maint.h */
 
 struct mnemo_worker {
     /* set once */
     char home[4096];
     char db_path[4096];
     char socket_path[4096];
-    char token[65]; /* hex */
+    char token[65];          /* hex */
     int64_t started_ms;      /* wall clock, Unix ms */
     int64_t started_mono_ns; /* for uptime */
     int64_t ready_ms;        /* how long start-up to ready took, ms */
@@ -80,7 +80,7 @@ struct mnemo_worker {
     struct mnemo_config *cfg;
 
     /* status, readable from any thread */
-    _Atomic int status; /* enum mnemo_worker_status */
+    _Atomic int status;            /* enum mnemo_worker_status */
     char error[MNEMO_ERR_MSG_MAX]; /* why status is ERROR; written before status is set */
 
     /* set once when ready (NULL before) */
@@ -96,6 +96,7 @@ struct mnemo_worker {
     _Atomic int64_t events_appended;
     _Atomic int64_t context_requests;
     _Atomic int stop_requested;
+    _Atomic int restart_requested; /* set by mnemo_worker_request_restart */
 };
 
 /* A borrowed reference to the current config, valid until mnemo_worker_config_unref (reload
@@ -107,9 +108,9 @@ void mnemo_worker_config_unref(struct mnemo_worker *w, const struct mnemo_config
 int mnemo_worker_ready(void *worker);
 
 struct mnemo_worker_options {
-    const char *home;      /* required: the resolved MNEMO_HOME */
-    int daemon;            /* 1: detach (double fork, setsid, fds closed, stdio to the log) */
-    int foreground_log;    /* 1: log to stderr (foreground), else to logs/worker.log */
+    const char *home;       /* required: the resolved MNEMO_HOME */
+    int daemon;             /* 1: detach (double fork, setsid, fds closed, stdio to the log) */
+    int foreground_log;     /* 1: log to stderr (foreground), else to logs/worker.log */
     const char *tcp_listen; /* overrides config tcp.listen when not NULL ("off" disables) */
 };
 
@@ -123,8 +124,24 @@ struct mnemo_worker_options {
  */
 int mnemo_worker_run(const struct mnemo_worker_options *options, struct mnemo_err *err);
 
-/* Asks a running worker (this process) to stop, as SIGTERM does. Async-signal-safe. */
+/*
+ * Asks a running worker (this process) to stop, as SIGTERM does. Async-signal-safe: it only
+ * sets stop_requested, which the main thread polls (at least every 250 ms) between signals.
+ */
 void mnemo_worker_request_stop(struct mnemo_worker *w);
+
+/* A worker younger than this refuses to restart itself, so clients cannot make it loop. */
+#define MNEMO_WORKER_RESTART_MIN_UPTIME_MS 60000
+
+/*
+ * Asks the worker to replace itself with a fresh copy of its program (for a client of another
+ * version, POST /v1/restart): it stops as with mnemo_worker_request_stop, and after the clean
+ * shutdown execv()s the path its executable had at start (so an upgraded binary is the one
+ * that runs) with the same arguments and MNEMO_HOME. Returns 0 (also when a restart is already
+ * pending) or MNEMO_EBUSY when the worker started less than MNEMO_WORKER_RESTART_MIN_UPTIME_MS
+ * ago (no restart loops). Safe from any thread.
+ */
+int mnemo_worker_request_restart(struct mnemo_worker *w);
 
 /*
  * The pid of the worker of home when one holds the lock (0 when none): for `mnemo status`,
