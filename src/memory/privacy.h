@@ -120,6 +120,19 @@ void mnemo_privacy_free(struct mnemo_privacy *p);
 int mnemo_privacy_add_rule(struct mnemo_privacy *p, const struct mnemo_privacy_rule *rule,
                            struct mnemo_err *err);
 
+/*
+ * Appends the rules of a JSON file (the privacy.rules_file setting): an array of objects with
+ * the fields of struct mnemo_privacy_rule - "name" and "pattern" (required), "group" (0-99),
+ * "keywords", and the booleans "caseless" and "entropy" (the flags); unknown fields are
+ * refused. All or nothing: every rule is checked and compiled before any is added, so on
+ * failure p is unchanged. Returns 0 (an empty array adds nothing); MNEMO_ENOTFOUND,
+ * MNEMO_EACCES or MNEMO_EIO for the file; MNEMO_EINVAL for malformed JSON (line and column)
+ * or a bad rule (err names the file, the rule's 1-based index and why); MNEMO_ETOOBIG when
+ * the rules do not fit; MNEMO_ENOMEM. Not thread-safe, like mnemo_privacy_add_rule.
+ */
+int mnemo_privacy_load_rules_file(struct mnemo_privacy *p, const char *path,
+                                  struct mnemo_err *err);
+
 /* Number of rules in p. Thread-safe once configured. */
 size_t mnemo_privacy_rule_count(const struct mnemo_privacy *p);
 
