@@ -493,11 +493,11 @@ static int apply_file(struct mnemo_config *c, const json_t *root, const char *pa
             continue;
         }
         char buf[32], origin[64 + MNEMO_ERR_MSG_MAX];
-        const char *text;
+        const char *text = NULL;
         int rc = file_value_text(k, v, path, buf, sizeof buf, &text, err);
         if (rc != 0)
             return rc;
-        snprintf(origin, sizeof origin, "config '%s': ", path);
+        snprintf(origin, sizeof origin, "config '%.*s': ", (int)(sizeof origin - 16), path);
         char *canon;
         int64_t num;
         rc = check_value(k, text, origin, &canon, &num, err);
