@@ -54,6 +54,11 @@
 #define MNEMO_HTTP_DEFAULT_RATE_LIMIT 200 /* requests per second per client */
 #define MNEMO_HTTP_DEFAULT_TIMEOUT_S  30
 #define MNEMO_HTTP_MAX_JSON_DEPTH     64
+/* Connections per listener (each has its own thread, so a blocked SSE client starves nobody). */
+#define MNEMO_HTTP_DEFAULT_MAX_CONNECTIONS 128
+/* SSE clients at once (more get 503) and messages queued per client before it is dropped. */
+#define MNEMO_HTTP_MAX_SSE_CLIENTS 64
+#define MNEMO_HTTP_SSE_QUEUE       256
 /* SSE keepalive comment interval. */
 #define MNEMO_HTTP_SSE_KEEPALIVE_MS 15000
 /* Most path parameters a route pattern may have. */
@@ -77,6 +82,9 @@ struct mnemo_http_config {
     /* 1 when data routes may run; NULL means always ready. Called on server threads. */
     int (*ready)(void *ctx);
     void *ctx; /* passed to ready and to every handler */
+    /* Added by the server's implementation (additive, 0 keeps the default): */
+    int sse_keepalive_ms; /* SSE keepalive interval; 0 = MNEMO_HTTP_SSE_KEEPALIVE_MS */
+    int max_connections;  /* per listener; 0 = MNEMO_HTTP_DEFAULT_MAX_CONNECTIONS */
 };
 
 /* Fills cfg with the defaults above (no listener enabled, TCP on 127.0.0.1:37777 off). */
