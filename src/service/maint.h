@@ -17,6 +17,8 @@
 
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "util/err.h"
 
 struct mnemo_worker;
@@ -34,6 +36,11 @@ struct mnemo_maint_report {
     char error[MNEMO_ERR_MSG_MAX];
 };
 
+/*
+ * Counters since start. total_cleaned counts observations deleted (by age and superseded);
+ * scores_updated counts rows rescored over every score run; reembed_pending is what the
+ * current (or last) re-embedding pass still has to do.
+ */
 struct mnemo_maint_stats {
     int64_t runs, last_run_ms, last_duration_ms, total_cleaned, optimizes;
     struct mnemo_maint_report last;
@@ -42,12 +49,54 @@ struct mnemo_maint_stats {
     int reembed_running;
 };
 
-/* Starts the scheduler, score and re-embed threads. */
+/* Deadline of a scheduled run (a run cut short continues at the next one). */
+#define MNEMO_MAINT_SCHEDULED_TIMEOUT_MS (5 * 60 * 1000)
+/* Done capture events are kept this long before maintenance prunes them. */
+#define MNEMO_MAINT_EVENTS_KEEP_DAYS 7
+/* Pause of the re-embedder between batches, so it never hogs the single writer. */
+#define MNEMO_MAINT_REEMBED_YIELD_MS 20
+/* Wait before the re-embedder retries after a failed batch (embedder down, store busy). */
+#define MNEMO_MAINT_REEMBED_RETRY_MS (60 * 1000)
+/* Deadline of embedding one observation in the background. */
+#define MNEMO_MAINT_REEMBED_EMBED_TIMEOUT_MS 10000
+
+/*
+ * Starts the scheduler (maintenance and score timers, both first due
+ * maintenance.first_delay_s after start; then every maintenance.interval_s and
+ * scoring.interval_s, read again after each run so a reload applies) and the re-embed thread
+ * (woken at once). w must be ready (w->st set); w is borrowed until mnemo_maint_stop. Returns
+ * 0, MNEMO_EINVAL (no store), MNEMO_ENOMEM or MNEMO_EIO (thread creation); nothing runs on
+ * failure.
+ */
 int mnemo_maint_start(struct mnemo_worker *w, struct mnemo_maint **out, struct mnemo_err *err);
 
-/* Runs maintenance now (synchronously) within deadline_ns (absolute mono ns, 0 = 60 s). */
+/*
+ * Runs maintenance now (synchronously) within deadline_ns (absolute mono ns, 0 = 60 s). Steps:
+ * retention.days, retention.superseded_days, retention.prompt_days (each 0 = keep), done
+ * events older than MNEMO_MAINT_EVENTS_KEEP_DAYS, a bounded PRAGMA optimize, and a TRUNCATE
+ * checkpoint when the WAL has reached the store's threshold. Deletions go in small batches
+ * (memory/retention.h) and the vector index loses the deleted ids. The deadline and a stop
+ * are checked between batches; the first error stops the run. Publishes "maintenance.ran"
+ * with the report when the worker has an HTTP server, and wakes the re-embedder.
+ * out (may be NULL) gets the report. Returns out->rc: 0, MNEMO_ETIMEDOUT (deadline; what was
+ * done stays done), MNEMO_ECLOSED (stopping), or the failing step's error (err names it).
+ */
 int mnemo_maint_run(struct mnemo_maint *m, int64_t deadline_ns, struct mnemo_maint_report *out,
                     struct mnemo_err *err);
+
+/* Wakes the re-embedder (after the embedding model changed, or to re-check for gaps). */
+void mnemo_maint_reembed_wake(struct mnemo_maint *m);
+
+/*
+ * JSON forms for routes and the event stream (new references; NULL when out of memory).
+ * Report: {started_at, duration_ms, observations_deleted, superseded_deleted, prompts_deleted,
+ * events_pruned, optimized, wal_bytes_after, ok, error:{code,message}|null}.
+ * Stats: {runs, last_run_at, last_duration_ms, total_cleaned, optimizes, last:<report>|null,
+ * score_runs, scores_updated, last_score_at, reembedded, reembed_pending, reembed_running}.
+ * Times are Unix ms (0 = never). Pure.
+ */
+json_t *mnemo_maint_report_json(const struct mnemo_maint_report *r);
+json_t *mnemo_maint_stats_json(const struct mnemo_maint_stats *s);
 
 void mnemo_maint_stats(struct mnemo_maint *m, struct mnemo_maint_stats *out);
 
