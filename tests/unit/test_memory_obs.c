@@ -660,6 +660,49 @@ static void test_memory_obs_import_dedups_by_uuid_and_hash(void **state)
     assert_int_equal(query(f->st, "SELECT count(*) FROM observations"), 2);
 }
 
+/* Big batches index FTS in one statement with the insert trigger dropped for the batch: the
+ * index must match the content table exactly afterwards, the trigger must be back (rows
+ * created later are found), and a small batch still goes through the trigger. */
+static void test_memory_obs_bulk_import_keeps_fts_in_step_and_restores_trigger(void **state)
+{
+    struct mu_fixture *f = *state;
+    struct mnemo_obs_import_result r;
+    struct mnemo_err e = {0};
+    enum { N = 150 };
+    static char titles[N][48];
+    struct mnemo_obs rows[N];
+
+    for (int i = 0; i < N; i++) {
+        snprintf(titles[i], sizeof titles[i], "Bulk row zqx%04d about walcheckpoint", i);
+        rows[i] = sample("p", titles[i]);
+    }
+    assert_int_equal(mnemo_obs_import(f->st, rows, N, &r, &e), 0);
+    assert_int_equal(r.imported, N);
+    exec_sql(f->st, "INSERT INTO observations_fts(observations_fts) VALUES('integrity-check')");
+    assert_int_equal(query(f->st, "SELECT count(*) FROM observations_fts WHERE observations_fts "
+                                  "MATCH 'walcheckpoint'"),
+                     N);
+    assert_int_equal(query(f->st, "SELECT count(*) FROM observations_fts WHERE observations_fts "
+                                  "MATCH 'zqx0149'"),
+                     1);
+    assert_int_equal(query(f->st, "SELECT count(*) FROM sqlite_schema WHERE type = 'trigger' AND "
+                                  "name = 'observations_ai'"),
+                     1);
+    /* The trigger works again: a plain create and a small import are both indexed. */
+    assert_int_equal(query(f->st, "SELECT count(*) FROM observations_fts WHERE observations_fts "
+                                  "MATCH 'afterwards'"),
+                     0);
+    struct mnemo_obs later = sample("p", "Created afterwards");
+    create_ok(f->st, &later);
+    struct mnemo_obs small[2] = {sample("p", "Small import one"), sample("p", "Small import two")};
+    assert_int_equal(mnemo_obs_import(f->st, small, 2, &r, &e), 0);
+    assert_int_equal(r.imported, 2);
+    assert_int_equal(query(f->st, "SELECT count(*) FROM observations_fts WHERE observations_fts "
+                                  "MATCH 'afterwards OR small'"),
+                     3);
+    exec_sql(f->st, "INSERT INTO observations_fts(observations_fts) VALUES('integrity-check')");
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, mu_setup, mu_teardown)
@@ -677,6 +720,7 @@ int main(void)
         T(test_memory_obs_touch_retrieved_bumps_counts),
         T(test_memory_obs_list_filters_and_pages),
         T(test_memory_obs_import_dedups_by_uuid_and_hash),
+        T(test_memory_obs_bulk_import_keeps_fts_in_step_and_restores_trigger),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
