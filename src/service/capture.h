@@ -14,16 +14,40 @@
 #ifndef MNEMO_SERVICE_CAPTURE_H
 #define MNEMO_SERVICE_CAPTURE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "util/err.h"
 
 struct mnemo_worker;
 struct mnemo_capture;
+struct mnemo_extractor;
 
-/* Starts the thread; it drains what is pending at once (events left from before a crash). */
-int mnemo_capture_start(struct mnemo_worker *w, struct mnemo_capture **out,
-                        struct mnemo_err *err);
+/*
+ * Starts the thread with the rules extractor alone; it drains what is pending at once
+ * (events left from before a crash). w->st and w->priv must be set (MNEMO_EINVAL otherwise):
+ * nothing is stored without the privacy pass. w->emb, w->vx and w->http may be NULL.
+ */
+int mnemo_capture_start(struct mnemo_worker *w, struct mnemo_capture **out, struct mnemo_err *err);
+
+/* Most extractors one capture thread runs. */
+#define MNEMO_CAPTURE_MAX_EXTRACTORS 4
+
+/*
+ * Added for the LLM extractor seam: starts the thread with the n (1 to
+ * MNEMO_CAPTURE_MAX_EXTRACTORS) extractors x, run in this order on every event, whose drafts
+ * are written together. Takes ownership of every extractor, also on failure (they are freed
+ * by mnemo_capture_stop, or here when starting fails).
+ *
+ * Summaries: memory/summary.h has no variant that runs inside the caller's transaction, so a
+ * summary is written in its own transaction before the one that writes the observations and
+ * marks the event done. It is made idempotent instead: before writing, the thread looks for a
+ * summary of the same session (or project) with the event's created_at and the same text,
+ * and writes nothing when one exists, so an event retried after a failure between the two
+ * transactions never gets a second summary.
+ */
+int mnemo_capture_start_with(struct mnemo_worker *w, struct mnemo_extractor *const *x, size_t n,
+                             struct mnemo_capture **out, struct mnemo_err *err);
 
 /* Wakes the thread after an append (cheap; never blocks). */
 void mnemo_capture_kick(struct mnemo_capture *c);
