@@ -78,6 +78,7 @@ struct mnemo_cli {
 
 int cmd_add(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
 int cmd_archive(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
+int cmd_config(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
 int cmd_context(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
 int cmd_db(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
 int cmd_doctor(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
@@ -89,9 +90,14 @@ int cmd_import(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc
 int cmd_init(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
 int cmd_list(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
 int cmd_reembed(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
+int cmd_restart(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
 int cmd_search(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
+int cmd_serve(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
 int cmd_show(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
+int cmd_start(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
 int cmd_stats(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
+int cmd_status(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
+int cmd_stop(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
 int cmd_unarchive(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
 int cmd_version(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
 

@@ -54,6 +54,18 @@ static const struct mnemo_cli_cmd commands[] = {
         "`mnemo show ID` still prints it and `mnemo unarchive ID` brings it back.\n",
     },
     {
+        "config",
+        cmd_config,
+        "mnemo config get KEY | set KEY VALUE | unset KEY | list [--json]",
+        "read and change settings (config.json, MNEMO_<KEY> variables)",
+        "Reads and changes the settings in $MNEMO_HOME/config.json. Every key has a built-in\n"
+        "default; the file overrides it and the variable MNEMO_<KEY> (the key upper-cased, dots\n"
+        "as underscores: MNEMO_TCP_LISTEN) overrides both. `set` checks the value first and\n"
+        "replaces the file atomically; `unset` returns a key to its default. A running worker\n"
+        "takes changes on SIGHUP (`kill -HUP <pid>`) or `mnemo restart`; listener addresses\n"
+        "need the restart. See `mnemo config <subcommand> --help`.\n",
+    },
+    {
         "context",
         cmd_context,
         "mnemo context [--prompt TEXT] [--project P]",
@@ -196,6 +208,18 @@ static const struct mnemo_cli_cmd commands[] = {
         "it embedded.\n",
     },
     {
+        "restart",
+        cmd_restart,
+        "mnemo restart [--tcp ADDR|off]",
+        "stop the worker (if it runs) and start it again in the background",
+        "Does `mnemo stop` and then `mnemo start`: the running worker is asked to stop and\n"
+        "given up to 10 s to finish, then a new one is started detached. Exits 1 when the old\n"
+        "worker does not stop or the new one does not start.\n"
+        "\n"
+        "options:\n"
+        "  --tcp ADDR|off    the TCP listener for this run (see `mnemo serve`)\n",
+    },
+    {
         "search",
         cmd_search,
         "mnemo search QUERY [--project P] [--limit N] [--json] [--explain]",
@@ -210,11 +234,47 @@ static const struct mnemo_cli_cmd commands[] = {
         "  --explain      show each result's score components\n",
     },
     {
+        "serve",
+        cmd_serve,
+        "mnemo serve [--daemon] [--tcp ADDR|off]",
+        "run the worker (in the foreground, or detached with --daemon)",
+        "Runs the worker: the long-lived process that owns the database and serves the HTTP API\n"
+        "on the Unix socket $MNEMO_HOME/mnemo.sock and, unless tcp.listen is off, on TCP\n"
+        "127.0.0.1:37777 (every route but /v1/health needs the token in $MNEMO_HOME/token). The\n"
+        "home and the database are created when missing. One worker runs per home: a second\n"
+        "one exits 1 naming the running worker's pid.\n"
+        "\n"
+        "In the foreground it logs to stderr and stops on SIGTERM or Ctrl-C (requests in flight\n"
+        "finish, the database is checkpointed and closed, no -wal file remains). SIGHUP reloads\n"
+        "config.json. With --daemon it detaches (new session, every inherited descriptor\n"
+        "closed), logs to $MNEMO_HOME/logs/worker.log (rotated at log.max_bytes), and the\n"
+        "command returns once the worker listens, printing its pid.\n"
+        "\n"
+        "options:\n"
+        "  --daemon          detach and run in the background\n"
+        "  --tcp ADDR|off    TCP listener for this run, instead of tcp.listen: HOST:PORT,\n"
+        "                    [IPV6]:PORT (port 0 picks a free one) or off. An address beyond\n"
+        "                    loopback is served only because you asked for it, and always\n"
+        "                    with the token\n",
+    },
+    {
         "show",
         cmd_show,
         "mnemo show ID [--json]",
         "print every field of an observation",
         "Prints every field of observation ID, archived or not; --json prints it as JSON.\n",
+    },
+    {
+        "start",
+        cmd_start,
+        "mnemo start [--tcp ADDR|off]",
+        "start the worker in the background unless it already runs",
+        "Starts the worker detached, like `mnemo serve --daemon`, and prints `mnemo worker\n"
+        "started (pid N)` once it listens. When a worker already runs on this home it prints\n"
+        "`mnemo worker already running (pid N)` and exits 0 as well.\n"
+        "\n"
+        "options:\n"
+        "  --tcp ADDR|off    the TCP listener for this run (see `mnemo serve`)\n",
     },
     {
         "stats",
@@ -223,6 +283,30 @@ static const struct mnemo_cli_cmd commands[] = {
         "count observations by project, type and scope, and vectors by model",
         "Prints the number of observations by project, type and scope, how many are archived\n"
         "and superseded, the vectors by model, and the database and WAL sizes.\n",
+    },
+    {
+        "status",
+        cmd_status,
+        "mnemo status [--json]",
+        "say whether the worker runs and whether it is ready",
+        "Prints whether a worker runs on this home, its pid and socket, and what its\n"
+        "/v1/health answers over the socket: status (starting, ready, error or stopping),\n"
+        "readiness, version and any start-up error. Exits 0 when the worker runs and is ready,\n"
+        "1 otherwise (not running, unreachable, starting or failed).\n"
+        "\n"
+        "options:\n"
+        "  --json    one JSON object: {running, pid, socket, ready, health}\n",
+    },
+    {
+        "stop",
+        cmd_stop,
+        "mnemo stop",
+        "stop the running worker",
+        "Sends SIGTERM to the worker of this home and waits up to 10 s for it to finish\n"
+        "(requests in flight complete, the database is checkpointed and closed). Prints\n"
+        "`mnemo worker stopped (pid N)`, or `mnemo worker is not running` and exits 0 when\n"
+        "there is none, so scripts may call it unconditionally. Exits 1 when the worker is\n"
+        "still running after 10 s.\n",
     },
     {
         "unarchive",

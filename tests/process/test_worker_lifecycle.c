@@ -1,0 +1,675 @@
+/*
+ * test_worker_lifecycle.c - process-level tests of the worker's lifecycle: the real binary
+ * ($MNEMO_BIN) runs `mnemo serve` (foreground, as a child of the test) or `mnemo start` /
+ * `serve --daemon` (detached) on a fresh MNEMO_HOME, and the tests drive it with signals, the
+ * CLI and libcurl over the Unix socket: one worker per home, health at start, clean shutdown
+ * on SIGTERM (no -wal, no socket, no pid file), reload on SIGHUP, daemon detachment, the
+ * token file's permissions and log rotation. Start-to-ready time is measured and printed.
+ */
+#include "cliutil.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "service/worker.h"
+
+extern char **environ;
+
+/* Generous deadlines: a loaded CI machine under ASan is slow, but a hang must still end. */
+#define READY_WAIT_MS 30000
+#define EXIT_WAIT_MS  20000
+
+struct fixture {
+    struct tu_dir dir;
+    char home[512];
+    char sock[600];
+    char db[600];
+    char wal[600];
+    char pidfile[600];
+    char lockfile[600];
+    char token[600];
+    char out[600]; /* a foreground worker's stdout and stderr */
+    char home_env[600];
+    char *env[4];
+    pid_t child; /* a foreground worker started by the test; 0 when none */
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    tu_dir_make(&f->dir);
+    tu_path(&f->dir, "home", f->home, sizeof f->home);
+    snprintf(f->sock, sizeof f->sock, "%s/mnemo.sock", f->home);
+    snprintf(f->db, sizeof f->db, "%s/mnemo.db", f->home);
+    snprintf(f->wal, sizeof f->wal, "%s/mnemo.db-wal", f->home);
+    snprintf(f->pidfile, sizeof f->pidfile, "%s/worker.pid", f->home);
+    snprintf(f->lockfile, sizeof f->lockfile, "%s/worker.lock", f->home);
+    snprintf(f->token, sizeof f->token, "%s/token", f->home);
+    tu_path(&f->dir, "worker.out", f->out, sizeof f->out);
+    snprintf(f->home_env, sizeof f->home_env, "MNEMO_HOME=%s", f->home);
+    f->env[0] = f->home_env;
+    /* Never the developer's port 37777: tests that want TCP ask for a free port. */
+    f->env[1] = (char *)"MNEMO_TCP_LISTEN=off";
+    f->env[2] = (char *)"MNEMO_LOG_LEVEL=info";
+    f->env[3] = NULL;
+    *state = f;
+    return 0;
+}
+
+/* Runs mnemo with the NULL-terminated arguments that follow, in f's environment. */
+static struct cu_result run(struct fixture *f, ...)
+{
+    va_list ap;
+    va_start(ap, f);
+    struct cu_result r = cu_run_va(f->env, NULL, ap);
+    va_end(ap);
+    return r;
+}
+
+/* The pid in the worker's pid file, 0 when there is none. */
+static pid_t pid_file(struct fixture *f)
+{
+    char *text = tu_file_read(f->pidfile, 64, NULL);
+    if (text == NULL)
+        return 0;
+    pid_t pid = (pid_t)strtol(text, NULL, 10);
+    free(text);
+    return pid;
+}
+
+/* Waits for pid (a child of the test) to exit; returns its exit status, or -1 on timeout. */
+static int wait_child(pid_t pid, int64_t timeout_ms)
+{
+    int64_t end = tu_now_ms() + timeout_ms;
+    for (;;) {
+        int status = 0;
+        pid_t got = waitpid(pid, &status, WNOHANG);
+        if (got == pid)
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        if (got < 0 && errno != EINTR)
+            fail_msg("waitpid(%ld): %s", (long)pid, strerror(errno));
+        if (tu_now_ms() > end)
+            return -1;
+        usleep(10000);
+    }
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    /* A test that failed half-way must not leave a worker behind. */
+    if (f->child > 0) {
+        kill(f->child, SIGKILL);
+        wait_child(f->child, EXIT_WAIT_MS);
+    }
+    /* Only a pid that holds the lock is a worker: a stale pid file may name anybody. */
+    pid_t daemon = 0;
+    if (mnemo_worker_running_pid(f->home, &daemon, NULL) == 0 && daemon > 0)
+        kill(daemon, SIGKILL);
+    tu_dir_remove(&f->dir);
+    free(f);
+    return 0;
+}
+
+/* Starts `mnemo <args>` as a child with stdout and stderr in f->out; returns its pid. */
+static pid_t spawn(struct fixture *f, ...)
+{
+    char *argv[CU_MAX_ARGS + 2];
+    int n = 0;
+    va_list ap;
+
+    argv[n++] = (char *)tu_mnemo_bin();
+    va_start(ap, f);
+    for (const char *a = va_arg(ap, const char *); a != NULL; a = va_arg(ap, const char *)) {
+        assert_true(n <= CU_MAX_ARGS);
+        argv[n++] = (char *)a;
+    }
+    va_end(ap);
+    argv[n] = NULL;
+
+    size_t ne = 0;
+    while (environ[ne] != NULL)
+        ne++;
+    char **env = calloc(ne + 4, sizeof *env);
+    assert_non_null(env);
+    size_t k = 0;
+    for (size_t i = 0; i < ne; i++)
+        if (strncmp(environ[i], "MNEMO_", 6) != 0)
+            env[k++] = environ[i];
+    for (size_t i = 0; f->env[i] != NULL; i++)
+        env[k++] = f->env[i];
+    env[k] = NULL;
+
+    posix_spawn_file_actions_t fa;
+    assert_int_equal(posix_spawn_file_actions_init(&fa), 0);
+    assert_int_equal(posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0),
+                     0);
+    assert_int_equal(posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, f->out,
+                                                      O_WRONLY | O_CREAT | O_APPEND, 0600),
+                     0);
+    assert_int_equal(posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO), 0);
+    pid_t pid = 0;
+    int e = posix_spawn(&pid, argv[0], &fa, NULL, argv, env);
+    posix_spawn_file_actions_destroy(&fa);
+    free(env);
+    if (e != 0)
+        fail_msg("cannot run %s: %s", argv[0], strerror(e));
+    return pid;
+}
+
+static size_t collect(char *data, size_t size, size_t n, void *userdata)
+{
+    struct mnemo_strbuf *sb = userdata;
+    return mnemo_strbuf_append(sb, data, size * n) == 0 ? size * n : 0;
+}
+
+/*
+ * GET url over the socket (sock non-NULL) or TCP. Returns the HTTP status (0 when nothing
+ * answered) and the body in *body (malloc'd, may be NULL).
+ */
+static long http_get(const char *sock, const char *url, char **body)
+{
+    struct mnemo_strbuf sb;
+    long code = 0;
+
+    mnemo_strbuf_init(&sb, 1 << 20);
+    CURL *c = curl_easy_init();
+    assert_non_null(c);
+    if (sock != NULL)
+        curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, sock);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &sb);
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    curl_easy_cleanup(c);
+    if (body != NULL)
+        *body = code != 0 ? mnemo_strbuf_detach(&sb) : NULL;
+    mnemo_strbuf_release(&sb);
+    return code;
+}
+
+/* True when /v1/health over the socket says ready. */
+static int health_ready(struct fixture *f)
+{
+    char *body = NULL;
+    long code = http_get(f->sock, "http://localhost/v1/health", &body);
+    int ready = 0;
+    if (code == 200 && body != NULL) {
+        json_t *j = json_loads(body, 0, NULL);
+        const char *status = j != NULL ? json_string_value(json_object_get(j, "status")) : NULL;
+        ready = json_is_true(json_object_get(j, "ready")) && status != NULL &&
+                strcmp(status, "ready") == 0;
+        json_decref(j);
+    }
+    free(body);
+    return ready;
+}
+
+/* Waits until the worker answers ready; returns how long it took (ms). Fails on timeout. */
+static int64_t wait_ready(struct fixture *f, int64_t t0)
+{
+    for (;;) {
+        if (health_ready(f))
+            return tu_now_ms() - t0;
+        if (f->child > 0) {
+            int status = 0;
+            if (waitpid(f->child, &status, WNOHANG) == f->child) {
+                f->child = 0;
+                char *out = tu_file_read(f->out, 1 << 20, NULL);
+                fail_msg("the worker exited during start-up:\n%s", out ? out : "");
+            }
+        }
+        if (tu_now_ms() - t0 > READY_WAIT_MS) {
+            char *out = tu_file_read(f->out, 1 << 20, NULL);
+            fail_msg("the worker was not ready within %d ms:\n%s", READY_WAIT_MS, out ? out : "");
+        }
+        usleep(5000);
+    }
+}
+
+/* Starts a foreground worker and waits until it is ready; returns start-to-ready ms. */
+static int64_t serve(struct fixture *f)
+{
+    int64_t t0 = tu_now_ms();
+    f->child = spawn(f, "serve", NULL);
+    return wait_ready(f, t0);
+}
+
+/* SIGTERM to the foreground worker; asserts it exits 0 in time. */
+static void stop_child(struct fixture *f)
+{
+    assert_int_equal(kill(f->child, SIGTERM), 0);
+    int status = wait_child(f->child, EXIT_WAIT_MS);
+    if (status != 0) {
+        char *out = tu_file_read(f->out, 1 << 20, NULL);
+        fail_msg("the worker exited with %d after SIGTERM:\n%s", status, out ? out : "");
+    }
+    f->child = 0;
+}
+
+static mode_t mode_of(const char *path)
+{
+    struct stat sb;
+    if (lstat(path, &sb) != 0)
+        fail_msg("cannot stat '%s': %s", path, strerror(errno));
+    return sb.st_mode & 07777;
+}
+
+/* What a clean stop leaves: the database, but no -wal, no socket and no pid file. */
+static void expect_clean_stop(struct fixture *f)
+{
+    assert_true(tu_file_size(f->db) > 0);
+    if (tu_file_size(f->wal) >= 0)
+        fail_msg("'%s' remains after a clean stop (%lld bytes)", f->wal,
+                 (long long)tu_file_size(f->wal));
+    assert_int_equal(tu_file_size(f->sock), -1);
+    assert_int_equal(tu_file_size(f->pidfile), -1);
+}
+
+static int file_contains(const char *path, const char *needle)
+{
+    char *text = tu_file_read(path, 16 << 20, NULL);
+    int found = text != NULL && strstr(text, needle) != NULL;
+    free(text);
+    return found;
+}
+
+/* ---- foreground ----------------------------------------------------------------------------- */
+
+static void test_worker_serve_answers_health_at_once_and_stops_cleanly_on_sigterm(void **state)
+{
+    struct fixture *f = *state;
+
+    int64_t ms = serve(f);
+    print_message("start-to-ready (empty store, process spawn included): %lld ms\n", (long long)ms);
+    assert_true(ms < READY_WAIT_MS);
+
+    assert_int_equal(pid_file(f), f->child);
+    assert_int_equal(mode_of(f->sock) & 0777, 0600);
+    struct stat sb;
+    assert_int_equal(lstat(f->sock, &sb), 0);
+    assert_true(S_ISSOCK(sb.st_mode));
+    assert_true(tu_file_size(f->lockfile) >= 0);
+    assert_int_equal(mode_of(f->token), 0600);
+    assert_int_equal(tu_file_size(f->token), 64);
+
+    /* The lock answers "is a worker running?" for the CLI. */
+    struct cu_result r = run(f, "status", NULL);
+    cu_expect_status(&r, 0);
+    char line[64];
+    snprintf(line, sizeof line, "running (pid %ld)", (long)f->child);
+    cu_expect_contains(r.out, line);
+    cu_expect_contains(r.out, "ready:   yes");
+    cu_result_free(&r);
+
+    stop_child(f);
+    expect_clean_stop(f);
+    r = run(f, "status", NULL);
+    cu_expect_status(&r, 1);
+    cu_expect_contains(r.out, "not running");
+    cu_result_free(&r);
+}
+
+static void test_worker_second_serve_exits_1_naming_the_running_pid(void **state)
+{
+    struct fixture *f = *state;
+
+    serve(f);
+    struct cu_result r = run(f, "serve", NULL);
+    cu_expect_status(&r, 1);
+    char want[64];
+    snprintf(want, sizeof want, "(pid %ld)", (long)f->child);
+    cu_expect_contains(r.err, "another worker is running");
+    cu_expect_contains(r.err, want);
+    cu_result_free(&r);
+
+    /* The refused one touched nothing: the first still answers and still owns the pid file. */
+    assert_true(health_ready(f));
+    assert_int_equal(pid_file(f), f->child);
+    stop_child(f);
+    expect_clean_stop(f);
+}
+
+static void test_worker_sighup_reloads_config_and_keeps_serving(void **state)
+{
+    struct fixture *f = *state;
+
+    serve(f);
+    char cfg[700];
+    snprintf(cfg, sizeof cfg, "%s/config.json", f->home);
+    const char *json = "{\"log.level\": \"debug\"}";
+    tu_file_write(cfg, json, strlen(json));
+    assert_int_equal(kill(f->child, SIGHUP), 0);
+
+    int64_t end = tu_now_ms() + READY_WAIT_MS;
+    while (!file_contains(f->out, "config reloaded") && tu_now_ms() < end)
+        usleep(10000);
+    if (!file_contains(f->out, "config reloaded")) {
+        char *out = tu_file_read(f->out, 1 << 20, NULL);
+        fail_msg("no reload logged:\n%s", out ? out : "");
+    }
+    assert_int_equal(waitpid(f->child, NULL, WNOHANG), 0);
+    assert_true(health_ready(f));
+
+    /* A broken file is reported and the worker keeps the config it has. */
+    tu_file_write(cfg, "{", 1);
+    assert_int_equal(kill(f->child, SIGHUP), 0);
+    end = tu_now_ms() + READY_WAIT_MS;
+    while (!file_contains(f->out, "config reload failed") && tu_now_ms() < end)
+        usleep(10000);
+    assert_true(file_contains(f->out, "config reload failed"));
+    assert_true(health_ready(f));
+    stop_child(f);
+}
+
+static void test_worker_sigint_stops_cleanly_too(void **state)
+{
+    struct fixture *f = *state;
+
+    serve(f);
+    assert_int_equal(kill(f->child, SIGINT), 0);
+    assert_int_equal(wait_child(f->child, EXIT_WAIT_MS), 0);
+    f->child = 0;
+    expect_clean_stop(f);
+}
+
+static void test_worker_after_kill_9_the_next_worker_starts(void **state)
+{
+    struct fixture *f = *state;
+
+    serve(f);
+    pid_t first = f->child;
+    assert_int_equal(kill(first, SIGKILL), 0);
+    assert_int_equal(wait_child(first, EXIT_WAIT_MS), 128 + SIGKILL);
+    f->child = 0;
+    /* The pid file and the socket outlived it; the lock did not. */
+    assert_int_equal(pid_file(f), first);
+
+    serve(f);
+    assert_int_equal(pid_file(f), f->child);
+    stop_child(f);
+    expect_clean_stop(f);
+}
+
+static void test_worker_tcp_listener_answers_health(void **state)
+{
+    struct fixture *f = *state;
+
+    f->env[1] = (char *)"MNEMO_TCP_LISTEN=127.0.0.1:0";
+    serve(f);
+    /* The port actually bound is in the start-up log line. */
+    char *out = tu_file_read(f->out, 1 << 20, NULL);
+    assert_non_null(out);
+    const char *p = strstr(out, "tcp_port=");
+    assert_non_null(p);
+    int port = atoi(p + strlen("tcp_port="));
+    free(out);
+    assert_true(port > 0 && port < 65536);
+
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/health", port);
+    char *body = NULL;
+    assert_int_equal(http_get(NULL, url, &body), 200);
+    assert_non_null(strstr(body, "\"ready\""));
+    free(body);
+    stop_child(f);
+}
+
+static void test_worker_refuses_a_token_file_others_can_read(void **state)
+{
+    struct fixture *f = *state;
+
+    assert_int_equal(mkdir(f->home, 0700), 0);
+    const char *tok = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    tu_file_write(f->token, tok, strlen(tok));
+    assert_int_equal(chmod(f->token, 0644), 0);
+
+    struct cu_result r = run(f, "serve", NULL);
+    cu_expect_status(&r, 1);
+    cu_expect_contains(r.err, "token file");
+    cu_expect_contains(r.err, "0644");
+    cu_result_free(&r);
+    /* Nothing was left behind that would block a fixed start. */
+    assert_int_equal(tu_file_size(f->pidfile), -1);
+    assert_int_equal(tu_file_size(f->sock), -1);
+
+    assert_int_equal(chmod(f->token, 0600), 0);
+    serve(f);
+    char *kept = tu_file_read(f->token, 128, NULL);
+    assert_string_equal(kept, tok);
+    free(kept);
+    stop_child(f);
+}
+
+/* ---- detached ---------------------------------------------------------------------------------
+ */
+
+static void test_worker_start_status_stop_through_the_cli(void **state)
+{
+    struct fixture *f = *state;
+
+    struct cu_result r = run(f, "stop", NULL);
+    cu_expect_status(&r, 0);
+    cu_expect_contains(r.out, "not running");
+    cu_result_free(&r);
+
+    int64_t t0 = tu_now_ms();
+    r = run(f, "start", NULL);
+    cu_expect_status(&r, 0);
+    pid_t pid = pid_file(f);
+    assert_true(pid > 0);
+    char want[64];
+    snprintf(want, sizeof want, "mnemo worker started (pid %ld)", (long)pid);
+    cu_expect_contains(r.out, want);
+    cu_result_free(&r);
+    print_message("mnemo start until ready: %lld ms\n", (long long)wait_ready(f, t0));
+
+    r = run(f, "start", NULL);
+    cu_expect_status(&r, 0);
+    snprintf(want, sizeof want, "already running (pid %ld)", (long)pid);
+    cu_expect_contains(r.out, want);
+    cu_result_free(&r);
+
+    r = run(f, "status", NULL);
+    cu_expect_status(&r, 0);
+    cu_expect_contains(r.out, "status:  ready");
+    cu_expect_contains(r.out, f->sock);
+    cu_result_free(&r);
+
+    r = run(f, "status", "--json", NULL);
+    cu_expect_status(&r, 0);
+    json_t *j = json_loads(r.out, 0, NULL);
+    assert_non_null(j);
+    assert_true(json_is_true(json_object_get(j, "running")));
+    assert_int_equal(json_integer_value(json_object_get(j, "pid")), pid);
+    json_decref(j);
+    cu_result_free(&r);
+
+    r = run(f, "restart", NULL);
+    cu_expect_status(&r, 0);
+    snprintf(want, sizeof want, "mnemo worker stopped (pid %ld)", (long)pid);
+    cu_expect_contains(r.out, want);
+    cu_expect_contains(r.out, "mnemo worker started");
+    cu_result_free(&r);
+    pid_t second = pid_file(f);
+    assert_true(second > 0 && second != pid);
+
+    r = run(f, "stop", NULL);
+    cu_expect_status(&r, 0);
+    snprintf(want, sizeof want, "mnemo worker stopped (pid %ld)", (long)second);
+    cu_expect_contains(r.out, want);
+    cu_result_free(&r);
+    expect_clean_stop(f);
+}
+
+/* The link target of /proc/<pid>/fd/<fd>, "" when there is none. */
+static void fd_target(pid_t pid, const char *fd, char *buf, size_t size)
+{
+    char link[128];
+    snprintf(link, sizeof link, "/proc/%ld/fd/%s", (long)pid, fd);
+    ssize_t n = readlink(link, buf, size - 1);
+    buf[n > 0 ? n : 0] = '\0';
+}
+
+static void
+test_worker_daemon_detaches_closes_inherited_fds_and_logs_to_a_private_file(void **state)
+{
+    struct fixture *f = *state;
+    char marker[600], target[1024], log[700];
+
+    /* A descriptor the launcher leaks to its children (no O_CLOEXEC): the daemon must not
+     * keep it. */
+    tu_path(&f->dir, "inherited", marker, sizeof marker);
+    int leak = open(marker, O_WRONLY | O_CREAT, 0600);
+    assert_true(leak >= 0);
+
+    struct cu_result r = run(f, "serve", "--daemon", NULL);
+    close(leak);
+    cu_expect_status(&r, 0);
+    cu_result_free(&r);
+    pid_t pid = pid_file(f);
+    assert_true(pid > 0);
+    wait_ready(f, tu_now_ms());
+
+    /* A new session, away from the test's, and not its leader (the second fork). */
+    pid_t sid = getsid(pid);
+    assert_true(sid > 0);
+    assert_true(sid != getsid(0));
+    assert_true(sid != pid);
+
+    snprintf(log, sizeof log, "%s/logs/worker.log", f->home);
+    fd_target(pid, "0", target, sizeof target);
+    assert_string_equal(target, "/dev/null");
+    fd_target(pid, "1", target, sizeof target);
+    assert_string_equal(target, log);
+    fd_target(pid, "2", target, sizeof target);
+    assert_string_equal(target, log);
+
+    char dirpath[64];
+    snprintf(dirpath, sizeof dirpath, "/proc/%ld/fd", (long)pid);
+    DIR *d = opendir(dirpath);
+    assert_non_null(d);
+    for (struct dirent *e = readdir(d); e != NULL; e = readdir(d)) {
+        if (e->d_name[0] == '.')
+            continue;
+        fd_target(pid, e->d_name, target, sizeof target);
+        if (strcmp(target, marker) == 0)
+            fail_msg("the daemon kept the inherited descriptor %s -> %s", e->d_name, target);
+    }
+    closedir(d);
+
+    assert_int_equal(mode_of(log), 0600);
+    char logs[700];
+    snprintf(logs, sizeof logs, "%s/logs", f->home);
+    assert_int_equal(mode_of(logs), 0700);
+    assert_true(file_contains(log, "worker ready"));
+
+    /* SIGHUP does not stop a daemon either. */
+    assert_int_equal(kill(pid, SIGHUP), 0);
+    int64_t end = tu_now_ms() + READY_WAIT_MS;
+    while (!file_contains(log, "config reloaded") && tu_now_ms() < end)
+        usleep(10000);
+    assert_true(file_contains(log, "config reloaded"));
+    assert_true(health_ready(f));
+
+    r = run(f, "stop", NULL);
+    cu_expect_status(&r, 0);
+    cu_result_free(&r);
+    expect_clean_stop(f);
+}
+
+static void test_worker_rotates_an_oversized_log_at_start(void **state)
+{
+    struct fixture *f = *state;
+    char logs[700], log[800], old[800], cfg[700];
+
+    assert_int_equal(mkdir(f->home, 0700), 0);
+    snprintf(cfg, sizeof cfg, "%s/config.json", f->home);
+    const char *json = "{\"log.max_bytes\": 65536}";
+    tu_file_write(cfg, json, strlen(json));
+    snprintf(logs, sizeof logs, "%s/logs", f->home);
+    assert_int_equal(mkdir(logs, 0700), 0);
+    snprintf(log, sizeof log, "%s/worker.log", logs);
+    snprintf(old, sizeof old, "%s/worker.log.1", logs);
+    size_t big = 70 * 1024;
+    char *junk = malloc(big);
+    assert_non_null(junk);
+    memset(junk, 'x', big);
+    tu_file_write(log, junk, big);
+    free(junk);
+
+    struct cu_result r = run(f, "start", NULL);
+    cu_expect_status(&r, 0);
+    cu_result_free(&r);
+    wait_ready(f, tu_now_ms());
+    assert_int_equal(tu_file_size(old), (int64_t)big);
+    assert_true(tu_file_size(log) < (int64_t)big);
+    assert_int_equal(mode_of(log), 0600);
+
+    r = run(f, "stop", NULL);
+    cu_expect_status(&r, 0);
+    cu_result_free(&r);
+    /* The shutdown was logged in the new file, not the rotated one. */
+    assert_true(file_contains(log, "worker stopped"));
+}
+
+static void test_worker_status_of_no_worker_exits_1(void **state)
+{
+    struct fixture *f = *state;
+
+    struct cu_result r = run(f, "status", NULL);
+    cu_expect_status(&r, 1);
+    cu_expect_contains(r.out, "mnemo worker is not running");
+    cu_result_free(&r);
+
+    r = run(f, "status", "--json", NULL);
+    cu_expect_status(&r, 1);
+    cu_expect_contains(r.out, "\"running\":false");
+    cu_result_free(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(
+            test_worker_serve_answers_health_at_once_and_stops_cleanly_on_sigterm, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_worker_second_serve_exits_1_naming_the_running_pid,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_worker_sighup_reloads_config_and_keeps_serving, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_worker_sigint_stops_cleanly_too, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_worker_after_kill_9_the_next_worker_starts, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_worker_tcp_listener_answers_health, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_worker_refuses_a_token_file_others_can_read, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_worker_start_status_stop_through_the_cli, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            test_worker_daemon_detaches_closes_inherited_fds_and_logs_to_a_private_file, setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(test_worker_rotates_an_oversized_log_at_start, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_worker_status_of_no_worker_exits_1, setup, teardown),
+    };
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    curl_global_cleanup();
+    return rc;
+}
