@@ -3,7 +3,8 @@
 #
 #   make deps       install missing Debian packages (scripts/deps.sh; does nothing when all present)
 #   make build      configure and build in build/ (RelWithDebInfo)
-#   make run        build, create the default store and print `mnemo doctor`
+#   make run        build, then run the worker in the foreground on ~/.mnemo (or $MNEMO_HOME):
+#                   Unix socket $MNEMO_HOME/mnemo.sock, TCP 127.0.0.1:37777; Ctrl-C stops it
 #   make test       the suite in build/, the concurrency tests under TSan in build-tsan/, then
 #                   the whole suite under ASan+UBSan in build-asan/ (its ctest summary prints last)
 #   make bench      build and run every build/bench_* program
@@ -66,9 +67,10 @@ endef
 build: deps
 	$(build_normal)
 
+# The worker creates the home and the database when they are missing. exec: Ctrl-C and
+# SIGTERM reach the worker itself, which stops cleanly.
 run: build
-	./build/mnemo init
-	./build/mnemo doctor
+	exec ./build/mnemo serve
 
 # The ASan+UBSan run of the whole suite comes last, so its ctest summary is the last line.
 test: deps
