@@ -101,26 +101,49 @@ static char *target_key(const char *key)
     return out;
 }
 
-/* 1 when the squashed command runs `git [options] commit`. */
+/* 1 when the token ends a command, so the next token is in command position. */
+static int ends_command(const char *tok, size_t n)
+{
+    char last = n > 0 ? tok[n - 1] : ' ';
+    return last == ';' || last == '&' || last == '|' || last == '(';
+}
+
+/*
+ * 1 when the squashed command runs `git [options] commit` in command position (first word of
+ * a command, after environment assignments or a wrapper such as sudo), so `echo git commit`
+ * and `grep "git commit"` do not count.
+ */
 static int is_git_commit(const char *key)
 {
-    for (const char *p = strstr(key, "git"); p != NULL; p = strstr(p + 3, "git")) {
-        char before = p == key ? ' ' : p[-1];
-        if (before != ' ' && before != ';' && before != '&' && before != '|' && before != '(')
-            continue;
-        if (p[3] != ' ')
-            continue;
-        const char *q = p + 3, *tok;
-        size_t n;
-        for (;;) {
-            n = next_token(&q, &tok);
-            if (n == 0 || tok[0] != '-')
-                break;
-            if (token_is(tok, n, "-C") || token_is(tok, n, "-c"))
-                next_token(&q, &tok); /* the option's value */
+    const char *p = key, *tok;
+    size_t n;
+    int cmdpos = 1;
+    while ((n = next_token(&p, &tok)) > 0) {
+        if (cmdpos && tok[0] == '(') {
+            tok++;
+            n--;
         }
-        if (token_is(tok, n, "commit"))
-            return 1;
+        if (cmdpos && token_is(tok, n, "git")) {
+            const char *q = p, *t;
+            size_t tn;
+            for (;;) {
+                tn = next_token(&q, &t);
+                if (tn == 0 || t[0] != '-')
+                    break;
+                if (token_is(t, tn, "-C") || token_is(t, tn, "-c"))
+                    next_token(&q, &t); /* the option's value */
+            }
+            if (token_is(t, tn, "commit"))
+                return 1;
+        }
+        if (ends_command(tok, n))
+            cmdpos = 1;
+        else if (cmdpos &&
+                 (token_is(tok, n, "sudo") || token_is(tok, n, "env") || token_is(tok, n, "time") ||
+                  token_is(tok, n, "command") || (tok[0] != '-' && memchr(tok, '=', n) != NULL)))
+            cmdpos = 1;
+        else
+            cmdpos = 0;
     }
     return 0;
 }

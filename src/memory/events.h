@@ -25,9 +25,9 @@ struct mnemo_event {
     int64_t id;
     int64_t session_id; /* 0 when not linked to a session row */
     char *agent_session_id;
-    char *agent;   /* "claude", "codex", ... */
-    char *kind;    /* "post-tool-use", "stop", "session-start", ... */
-    char *payload; /* JSON text */
+    char *agent;    /* "claude", "codex", ... */
+    char *kind;     /* "post-tool-use", "stop", "session-start", ... */
+    char *payload;  /* JSON text */
     char status[8]; /* "pending", "done", "failed" */
     int attempts;
     char *last_error;
