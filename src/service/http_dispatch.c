@@ -234,9 +234,11 @@ static enum MHD_Result first_call(struct mnemo__http_listener *lis, struct mnemo
         if (resp == NULL)
             return reject(h, rc, conn, 503, MNEMO_EBUSY, -1, "too many event-stream clients", NULL,
                           NULL);
-        /* A stream is idle between events by design; its keepalives, not the connection
-         * timeout, notice a vanished client. */
-        MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
+        /* Keepalives keep a live stream busy, so the idle timeout must outlast two of them;
+         * it still closes a reader that stopped reading (its sends never complete). */
+        unsigned tmo = (unsigned)h->cfg.timeout_s;
+        unsigned ka = (unsigned)((2 * h->sse.keepalive_ms + 999) / 1000);
+        MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, tmo > ka ? tmo : ka);
         enum MHD_Result ok = MHD_YES;
         if (mnemo__http_add_security_headers(resp) != 0 ||
             MHD_add_response_header(resp, "Content-Type", "text/event-stream") != MHD_YES ||
@@ -358,7 +360,8 @@ static enum MHD_Result final_call(struct mnemo__http_listener *lis, struct mnemo
 }
 
 /* Appends a body chunk; past max_body the connection is closed (a chunked body has no
- * length to refuse up front, and MHD cannot answer once it is reading the body). */
+ * length to refuse up front, and MHD 0.9.75 refuses to queue a response once it is reading
+ * the body, so closing is the only way not to read the rest). */
 static enum MHD_Result add_chunk(struct mnemo_http *h, struct mnemo__http_rctx *rc,
                                  const char *data, size_t n)
 {

@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -253,6 +254,10 @@ static void test_http_socket_serves_routes_with_params_query_and_body(void **sta
     assert_int_equal(r.status, 200);
     assert_true(has(&r.body, "\"id\":\"42\""));
     assert_true(has(&r.body, "\"route\":\"/v1/items/{id}\""));
+    reply_free(&r);
+    /* The path is decoded before matching. */
+    assert_int_equal(request(f->sock, 0, "GET", "/v1/items/a%20b", NULL, NULL, 0, &r), CURLE_OK);
+    assert_true(has(&r.body, "\"id\":\"a b\""));
     assert_true(has(&r.hdrs, "Content-Type: application/json"));
     reply_free(&r);
 
@@ -329,6 +334,34 @@ static void test_http_oversized_body_is_413_before_it_is_read(void **state)
     error_of(&r, "MNEMO_ETOOBIG");
     reply_free(&r);
     free(big);
+}
+
+static void test_http_oversized_chunked_body_is_cut_off(void **state)
+{
+    struct fixture *f = *state;
+    size_t n = 4 * 1024 * 1024;
+    char *big = malloc(n);
+    assert_non_null(big);
+    memset(big, ' ', n);
+    const char *const chunked[] = {"Content-Type: application/json", "Transfer-Encoding: chunked",
+                                   NULL};
+    struct reply r;
+    /* Without a length to refuse up front, the server cuts the connection at the limit. */
+    CURLcode rc = request(f->sock, 0, "POST", "/v1/echo", chunked, big, n, &r);
+    assert_int_not_equal(rc, CURLE_OK);
+    assert_int_not_equal(r.status, 201);
+    reply_free(&r);
+    free(big);
+    struct mnemo_strbuf sb;
+    mnemo_strbuf_init(&sb, 0);
+    assert_int_equal(mnemo_http_metrics_write(f->h, &sb), 0);
+    assert_non_null(
+        strstr(mnemo_strbuf_str(&sb), "mnemo_http_rejected_total{reason=\"too_big\"} 1\n"));
+    mnemo_strbuf_release(&sb);
+    /* A chunked body under the limit is read and parsed as usual. */
+    request(f->sock, 0, "POST", "/v1/echo", chunked, "{\"x\":1}", 7, &r);
+    assert_int_equal(r.status, 201);
+    reply_free(&r);
 }
 
 static void test_http_body_without_json_content_type_is_415(void **state)
@@ -750,6 +783,48 @@ static void test_http_sse_departed_client_does_not_break_others(void **state)
     sse_close(&stay);
 }
 
+static void test_http_sse_stalled_reader_is_dropped_without_blocking_publish(void **state)
+{
+    struct fixture *f = *state;
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    int small = 4096;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    memcpy(sa.sun_path, f->sock, strlen(f->sock) + 1);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    const char *get = "GET /v1/stream HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    assert_int_equal(write(fd, get, strlen(get)), (ssize_t)strlen(get));
+    assert_true(wait_for_clients(f->h, 1));
+
+    char *pad = malloc(16001);
+    assert_non_null(pad);
+    memset(pad, 'p', 16000);
+    pad[16000] = '\0';
+    json_t *data = json_pack("{s:s}", "pad", pad);
+    free(pad);
+    /* Far more than the socket buffers and the client's queue hold: the reader never reads,
+     * yet every publish returns at once and the reader is dropped. */
+    int64_t t0 = tu_now_ms();
+    for (int i = 0; i < 2 * MNEMO_HTTP_SSE_QUEUE; i++)
+        assert_int_equal(mnemo_http_publish(f->h, "queue.status", data), 0);
+    assert_true(tu_now_ms() - t0 < 5000);
+    json_decref(data);
+    assert_int_equal(mnemo_http_sse_clients(f->h), 0);
+
+    /* Once the reader reads again, it gets what was queued and then the end of the stream. */
+    struct timeval tv = {.tv_sec = 10};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    size_t total = 0;
+    char buf[65536];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof(buf))) > 0)
+        total += (size_t)n;
+    assert_int_equal(n, 0); /* the server ended the stream (not our 10 s timeout) */
+    close(fd);
+    assert_true(total < (size_t)2 * MNEMO_HTTP_SSE_QUEUE * 16000);
+}
+
 /* ---- metrics and stop ---- */
 
 static void test_http_metrics_count_requests_and_rejections(void **state)
@@ -829,6 +904,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_http_oversized_body_is_413_before_it_is_read, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_http_oversized_chunked_body_is_cut_off, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_http_body_without_json_content_type_is_415, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_http_malformed_json_is_400_with_position, setup,
@@ -852,6 +929,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_http_sse_departed_client_does_not_break_others, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+            test_http_sse_stalled_reader_is_dropped_without_blocking_publish, setup, teardown),
         cmocka_unit_test_setup_teardown(test_http_metrics_count_requests_and_rejections, setup,
                                         teardown),
         cmocka_unit_test(test_http_stop_lets_in_flight_request_finish),
