@@ -155,8 +155,8 @@ static void embed(struct fixture *f, int64_t id)
         fail_msg("embed %lld: %s", (long long)id, e.msg);
 }
 
-/* Imports n observations (no vectors) titled "<prefix> <i>", created now. */
-static void import_many(struct mnemo_store *st, const char *prefix, int n)
+/* Imports n observations (no vectors) titled "<prefix> <i>", created at created_ms (0 = now). */
+static void import_many_at(struct mnemo_store *st, const char *prefix, int n, int64_t created_ms)
 {
     struct mnemo_obs *rows = calloc((size_t)n, sizeof *rows);
     char(*titles)[48] = calloc((size_t)n, sizeof *titles);
@@ -168,6 +168,7 @@ static void import_many(struct mnemo_store *st, const char *prefix, int n)
         snprintf(rows[i].type, sizeof rows[i].type, "discovery");
         snprintf(titles[i], sizeof titles[i], "%s %d", prefix, i);
         rows[i].title = titles[i];
+        rows[i].created_at = created_ms;
     }
     struct mnemo_err e = {0};
     for (int done = 0; done < n;) {
@@ -180,6 +181,11 @@ static void import_many(struct mnemo_store *st, const char *prefix, int n)
     }
     free(titles);
     free(rows);
+}
+
+static void import_many(struct mnemo_store *st, const char *prefix, int n)
+{
+    import_many_at(st, prefix, n, 0);
 }
 
 /* Polls stats until pred holds or timeout_ms passes; returns the last snapshot. */
@@ -470,6 +476,68 @@ static void test_service_maint_stop_mid_reembed_is_prompt_and_resumes(void **sta
     assert_int_equal(mnemo_vindex_count(f->w->vx), 2000);
 }
 
+struct run_thread {
+    struct mnemo_maint *m;
+    int rc;
+    struct mnemo_maint_report r;
+};
+
+static void *run_thread_main(void *arg)
+{
+    struct run_thread *t = arg;
+    struct mnemo_err e = {0};
+    t->rc = mnemo_maint_run(t->m, 0, &t->r, &e);
+    return NULL;
+}
+
+static void test_service_maint_concurrent_runs_never_clean_twice(void **state)
+{
+    struct fixture *f = *state;
+    const char *env[] = {"MNEMO_RETENTION_DAYS=30", NULL};
+    configure(f, env);
+    import_many_at(f->w->st, "expired", 600, mnemo_clock_wall_ms() - 40 * DAY);
+    start(f);
+    struct run_thread t[4];
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        t[i] = (struct run_thread){.m = f->m, .rc = -100};
+        assert_int_equal(pthread_create(&th[i], NULL, run_thread_main, &t[i]), 0);
+    }
+    int saw_cleaning = 0;
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+        assert_int_equal(t[i].rc, 0);
+        /* Either the run that cleaned (its own or one it waited for), or a later one. */
+        assert_true(t[i].r.observations_deleted == 600 || t[i].r.observations_deleted == 0);
+        saw_cleaning |= t[i].r.observations_deleted == 600;
+    }
+    assert_true(saw_cleaning);
+    struct mnemo_maint_stats s;
+    mnemo_maint_stats(f->m, &s);
+    assert_true(s.runs >= 1 && s.runs <= 4);
+    assert_int_equal(s.total_cleaned, 600);
+    assert_int_equal(query(f->w->st, "SELECT count(*) FROM observations"), 0);
+}
+
+static void test_service_maint_stop_during_a_large_cleanup_is_prompt(void **state)
+{
+    struct fixture *f = *state;
+    const char *env[] = {"MNEMO_MAINTENANCE_FIRST_DELAY_S=0", "MNEMO_RETENTION_DAYS=30", NULL};
+    configure(f, env);
+    int64_t now = mnemo_clock_wall_ms();
+    import_many_at(f->w->st, "expired backlog", 10000, now - 40 * DAY);
+    start(f);
+    mnemo_clock_sleep_ms(30);
+    int64_t took = stop_ms(f);
+    assert_true(took < 1000);
+    /* Whatever was deleted went whole batches at a time; the rest waits for the next run. */
+    int64_t left = query(f->w->st, "SELECT count(*) FROM observations");
+    assert_true(left >= 0 && left <= 10000);
+    assert_int_equal(left % 100, 0);
+    print_message("stop took %lld ms with %lld of 10000 rows left\n", (long long)took,
+                  (long long)left);
+}
+
 static void test_service_maint_stop_of_null_is_a_no_op(void **state)
 {
     (void)state;
@@ -488,6 +556,8 @@ int main(void)
         T(test_service_maint_scheduler_runs_on_its_timers_and_stops_promptly),
         T(test_service_maint_reembed_fills_missing_vectors_and_index),
         T(test_service_maint_stop_mid_reembed_is_prompt_and_resumes),
+        T(test_service_maint_concurrent_runs_never_clean_twice),
+        T(test_service_maint_stop_during_a_large_cleanup_is_prompt),
         cmocka_unit_test(test_service_maint_stop_of_null_is_a_no_op),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
