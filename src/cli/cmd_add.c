@@ -1,7 +1,8 @@
 /*
  * cmd_add.c - `mnemo add` (store an observation from flags or JSON on stdin) and `mnemo edit`
  * (partial update from the same flags). Every text goes through the privacy cleaner before it
- * is stored, and the stored observation is embedded in the same run.
+ * is stored, and the stored observation is embedded in the same run. add goes through the
+ * worker when one runs (it stores and embeds), else through the library.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/client.h"
 #include "search/hybrid.h"
 
 /* Largest JSON input `mnemo add --json` reads. */
@@ -168,13 +170,13 @@ static int print_created(const struct mnemo_obs_created *c, int json)
  * Cleans o, fills in its project (its own, else the resolved one) and validates it, so a batch
  * stores nothing when one of its observations is bad. what names o in messages.
  */
-static int prepare(struct mnemo_cli_mem *m, struct mnemo_obs *o, const char *project,
+static int prepare(const struct mnemo_privacy *priv, struct mnemo_obs *o, const char *project,
                    const char *what)
 {
     struct mnemo_err err;
 
     mnemo_err_clear(&err);
-    int rc = mnemo_obs_clean(m->priv, o, &err);
+    int rc = mnemo_obs_clean(priv, o, &err);
     if (rc != 0)
         return mnemo__cli_fail("%s: %s", what, mnemo_err_text(&err, rc));
     if (o->project == NULL || o->project[0] == '\0') {
@@ -190,27 +192,81 @@ static int prepare(struct mnemo_cli_mem *m, struct mnemo_obs *o, const char *pro
     return 0;
 }
 
-/* Stores o and embeds it. */
-static int store_one(struct mnemo_cli_mem *m, const struct mnemo_obs *o, int json)
+/*
+ * Where add stores: the worker while one answers, else the library, opened on first need. The
+ * texts are cleaned by the CLI either way (the worker cleans them again; cleaning is
+ * idempotent), so a batch is validated as a whole before anything is stored.
+ */
+struct sink {
+    struct mnemo_cli *cli;
+    struct mnemo_privacy *priv;
+    int library;            /* 1 once no worker answered */
+    struct mnemo_cli_mem m; /* the store and embedder of the library path */
+};
+
+/* Stores o through the worker. 0 with *c filled, MNEMO_ECLOSED, or the failure printed. */
+static int store_worker(struct sink *s, const struct mnemo_obs *o, struct mnemo_obs_created *c)
 {
-    struct mnemo_obs_created c;
     struct mnemo_err err;
+    json_t *ans = NULL;
 
     mnemo_err_clear(&err);
-    int rc = mnemo_obs_create(m->st, o, &c, &err);
+    json_t *body = mnemo_obs_to_json(o);
+    if (body == NULL)
+        return mnemo__cli_fail("out of memory");
+    int rc = mnemo__cli_worker_json(s->cli, "POST", "/v1/observations", body, &ans, &err);
+    json_decref(body);
+    if (rc == MNEMO_ECLOSED)
+        return rc;
     if (rc != 0)
         return mnemo__cli_fail_err(NULL, &err, rc);
-    if (!c.duplicate) {
-        rc = mnemo_search_embed_obs(m->st, NULL, m->emb, c.id, 0, &err);
+    const char *uuid = json_string_value(json_object_get(ans, "uuid"));
+    c->id = (int64_t)json_integer_value(json_object_get(ans, "id"));
+    c->duplicate = json_is_true(json_object_get(ans, "duplicate"));
+    snprintf(c->uuid, sizeof c->uuid, "%s", uuid != NULL ? uuid : "");
+    json_decref(ans);
+    return c->id > 0 ? 0 : mnemo__cli_fail("the worker's answer has no id");
+}
+
+/* Stores o through the library and embeds it. 0 with *c filled, or the failure printed. */
+static int store_library(struct sink *s, const struct mnemo_obs *o, struct mnemo_obs_created *c)
+{
+    struct mnemo_err err;
+
+    if (!s->library) {
+        if (mnemo__cli_mem_open(s->cli, MNEMO_CLI_MEM_EMBED, &s->m) != 0)
+            return MNEMO_CLI_FAIL;
+        s->library = 1;
+    }
+    mnemo_err_clear(&err);
+    int rc = mnemo_obs_create(s->m.st, o, c, &err);
+    if (rc != 0)
+        return mnemo__cli_fail_err(NULL, &err, rc);
+    if (!c->duplicate) {
+        rc = mnemo_search_embed_obs(s->m.st, NULL, s->m.emb, c->id, 0, &err);
         if (rc != 0 && rc != MNEMO_EINVAL) /* EINVAL: embeddings are off (provider none) */
             return mnemo__cli_fail("stored #%lld but could not embed it (run `mnemo reembed`): %s",
-                                   (long long)c.id, mnemo_err_text(&err, rc));
+                                   (long long)c->id, mnemo_err_text(&err, rc));
     }
+    return 0;
+}
+
+/* Stores o (worker or library) and prints the result. */
+static int store_one(struct sink *s, const struct mnemo_obs *o, int json)
+{
+    struct mnemo_obs_created c;
+
+    memset(&c, 0, sizeof c);
+    int rc = s->library ? MNEMO_ECLOSED : store_worker(s, o, &c);
+    if (rc == MNEMO_ECLOSED)
+        rc = store_library(s, o, &c);
+    if (rc != 0)
+        return MNEMO_CLI_FAIL;
     return print_created(&c, json);
 }
 
 /* `mnemo add --json`: one object, an array or JSON Lines on stdin, all validated first. */
-static int add_json(struct mnemo_cli_mem *m, const char *project)
+static int add_json(struct sink *s, const char *project)
 {
     char *buf = NULL, msg[256] = "";
     size_t len = 0;
@@ -242,10 +298,10 @@ static int add_json(struct mnemo_cli_mem *m, const char *project)
             status = mnemo__cli_fail("%s: %s", what, msg);
             break;
         }
-        status = prepare(m, &obs[ready], project, what);
+        status = prepare(s->priv, &obs[ready], project, what);
     }
     for (size_t i = 0; status == MNEMO_CLI_OK && i < n; i++)
-        status = store_one(m, &obs[i], 1);
+        status = store_one(s, &obs[i], 1);
     for (size_t i = 0; i < n; i++)
         mnemo_obs_release(&obs[i]);
     free(obs);
@@ -256,7 +312,6 @@ static int add_json(struct mnemo_cli_mem *m, const char *project)
 int cmd_add(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv)
 {
     struct obs_args a;
-    struct mnemo_cli_mem m;
     char project[MNEMO_PROJECT_SIZE];
 
     int status = parse_obs_args(cli, self, argc, argv, &a);
@@ -281,18 +336,26 @@ int cmd_add(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, c
         status = MNEMO_CLI_FAIL;
         goto out;
     }
-    if (mnemo__cli_mem_open(cli, MNEMO_CLI_MEM_PRIVACY | MNEMO_CLI_MEM_EMBED, &m) != 0) {
-        status = MNEMO_CLI_FAIL;
+    struct sink sk;
+    struct mnemo_err err;
+    memset(&sk, 0, sizeof sk);
+    sk.cli = cli;
+    mnemo_err_clear(&err);
+    int rc = mnemo_privacy_new(&sk.priv, &err);
+    if (rc != 0) {
+        status = mnemo__cli_fail_err(NULL, &err, rc);
         goto out;
     }
     if (from_stdin) {
-        status = add_json(&m, project);
+        status = add_json(&sk, project);
     } else {
-        status = prepare(&m, &a.o, project, "observation");
+        status = prepare(sk.priv, &a.o, project, "observation");
         if (status == MNEMO_CLI_OK)
-            status = store_one(&m, &a.o, a.json);
+            status = store_one(&sk, &a.o, a.json);
     }
-    mnemo__cli_mem_close(cli, &m);
+    mnemo_privacy_free(sk.priv);
+    if (sk.library)
+        mnemo__cli_mem_close(cli, &sk.m);
 out:
     mnemo_obs_release(&a.o);
     return status;

@@ -1,7 +1,9 @@
 /*
  * cmd_export.c - `mnemo export`: every observation (of a project, archived ones on request) to
  * stdout, oldest first, as JSON Lines, one JSON array, CSV (RFC 4180) or Markdown. The field
- * order is mnemo_obs_to_json's, the same in every format.
+ * order is mnemo_obs_to_json's, the same in every format. The rows come from the worker when
+ * one runs (its JSON Lines export), else from the library; either way each row's JSON goes
+ * through the same writer.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -9,6 +11,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/client.h"
 #include "util/clock.h"
 
 enum export_format { FMT_JSONL, FMT_JSON, FMT_CSV, FMT_MARKDOWN };
@@ -87,16 +90,18 @@ static void md_obs(const struct mnemo_obs *o)
     md_list("Files modified", o->files_modified, o->n_files_modified);
 }
 
-/* Writes one observation in fmt; n is how many were written before it. */
-static int write_obs(enum export_format fmt, const struct mnemo_obs *o, int64_t n)
+/* Writes one observation (its JSON) in fmt; n is how many were written before it. */
+static int write_obs(enum export_format fmt, const json_t *j, int64_t n)
 {
     if (fmt == FMT_MARKDOWN) {
-        md_obs(o);
+        struct mnemo_obs o;
+        char msg[256];
+        if (mnemo__cli_obs_from_json(j, &o, msg, sizeof msg) != 0)
+            return -1;
+        md_obs(&o);
+        mnemo_obs_release(&o);
         return 0;
     }
-    json_t *j = mnemo_obs_to_json(o);
-    if (j == NULL)
-        return -1;
     int rc = 0;
     if (fmt == FMT_CSV) {
         if (n == 0)
@@ -116,7 +121,91 @@ static int write_obs(enum export_format fmt, const struct mnemo_obs *o, int64_t 
             free(s);
         }
     }
-    json_decref(j);
+    return rc;
+}
+
+/*
+ * The export from the worker, as JSON Lines it writes (the same rows, in the same order, as the
+ * library path pages through), each line written in fmt. Returns 0, MNEMO_ECLOSED (no worker),
+ * another code with err, or MNEMO_CLI_FAIL after printing why.
+ */
+static int export_worker(struct mnemo_cli *cli, const struct mnemo_obs_filter *f,
+                         enum export_format fmt, int64_t *n, struct mnemo_err *err)
+{
+    char path[512] = "/v1/observations/export?format=jsonl";
+    char *raw = NULL;
+    size_t len = 0;
+    long status = 0;
+    json_t *ans = NULL;
+
+    if ((f->project != NULL && mnemo__cli_query_add(path, sizeof path, "project", f->project)) ||
+        (f->include_archived && mnemo__cli_query_add(path, sizeof path, "archived", "1")))
+        return MNEMO_ECLOSED;
+    int rc = mnemo__cli_worker_call(cli, "GET", path, NULL, &status, &ans, &raw, &len, err);
+    if (rc != 0)
+        return rc;
+    if (status != 200) {
+        const json_t *e = json_object_get(ans, "error");
+        const char *code = json_string_value(json_object_get(e, "code"));
+        const char *msg = json_string_value(json_object_get(e, "message"));
+        /* Too big for the worker to buffer: the library streams it instead. */
+        rc = code != NULL && strcmp(code, "MNEMO_ETOOBIG") == 0
+                 ? MNEMO_ECLOSED
+                 : mnemo_err_set(err, MNEMO_EIO, "export: %s",
+                                 msg != NULL ? msg : "the worker refused the export");
+        json_decref(ans);
+        free(raw);
+        return rc;
+    }
+    json_decref(ans);
+    rc = 0;
+    for (size_t pos = 0; pos < len && rc == 0;) {
+        const char *nl = memchr(raw + pos, '\n', len - pos);
+        size_t end = nl != NULL ? (size_t)(nl - raw) : len;
+        if (end > pos) {
+            json_error_t jerr;
+            json_t *j = json_loadb(raw + pos, end - pos, 0, &jerr);
+            if (j == NULL)
+                rc = mnemo_err_set(err, MNEMO_EIO, "the worker's export is not JSON Lines: %s",
+                                   jerr.text);
+            else if (write_obs(fmt, j, (*n)++) != 0)
+                rc = mnemo__cli_fail("out of memory");
+            json_decref(j);
+        }
+        pos = end + 1;
+    }
+    free(raw);
+    return rc;
+}
+
+/* The same export through the library, a page of rows at a time. */
+static int export_library(struct mnemo_cli *cli, struct mnemo_obs_filter *f, enum export_format fmt,
+                          int64_t *n, struct mnemo_err *err)
+{
+    struct mnemo_cli_mem m;
+    int rc = 0;
+
+    if (mnemo__cli_mem_open(cli, 0, &m) != 0)
+        return MNEMO_CLI_FAIL;
+    for (;;) {
+        struct mnemo_obs_list l;
+        rc = mnemo_obs_list(m.st, f, &l, err);
+        if (rc != 0)
+            break;
+        for (size_t i = 0; i < l.n && rc == 0; i++) {
+            json_t *j = mnemo_obs_to_json(&l.items[i]);
+            if (j == NULL || write_obs(fmt, j, (*n)++) != 0)
+                rc = mnemo__cli_fail("out of memory");
+            json_decref(j);
+        }
+        size_t got = l.n;
+        if (got > 0)
+            f->after_id = l.items[got - 1].id;
+        mnemo_obs_list_release(&l);
+        if (rc != 0 || got < (size_t)f->limit)
+            break;
+    }
+    mnemo__cli_mem_close(cli, &m);
     return rc;
 }
 
@@ -181,35 +270,25 @@ int cmd_export(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc
     f.order = MNEMO_OBS_ORDER_ID_ASC;
     f.limit = MNEMO_OBS_LIST_MAX;
 
-    struct mnemo_cli_mem m;
     struct mnemo_err err;
-    if (mnemo__cli_mem_open(cli, 0, &m) != 0)
-        return MNEMO_CLI_FAIL;
-    mnemo_err_clear(&err);
-    int status = MNEMO_CLI_OK;
     int64_t n = 0;
+    mnemo_err_clear(&err);
+    if (mnemo__cli_home(cli) != 0)
+        return MNEMO_CLI_FAIL;
     if (fmt == FMT_MARKDOWN)
         fputs("# mnemo export\n\n", stdout);
-    for (;;) {
-        struct mnemo_obs_list l;
-        int rc = mnemo_obs_list(m.st, &f, &l, &err);
-        if (rc != 0) {
-            status = mnemo__cli_fail_err(NULL, &err, rc);
-            break;
-        }
-        for (size_t i = 0; i < l.n && status == MNEMO_CLI_OK; i++) {
-            if (write_obs(fmt, &l.items[i], n++) != 0)
-                status = mnemo__cli_fail("out of memory");
-        }
-        size_t got = l.n;
-        if (got > 0)
-            f.after_id = l.items[got - 1].id;
-        mnemo_obs_list_release(&l);
-        if (status != MNEMO_CLI_OK || got < (size_t)f.limit)
-            break;
+    int rc = export_worker(cli, &f, fmt, &n, &err);
+    /* Nothing is written before the worker's whole answer is in, so falling back is clean. */
+    if (rc == MNEMO_ECLOSED || (rc == MNEMO_ETIMEDOUT && n == 0)) {
+        mnemo_err_clear(&err);
+        rc = export_library(cli, &f, fmt, &n, &err);
     }
-    if (status == MNEMO_CLI_OK && fmt == FMT_JSON)
+    if (rc == MNEMO_CLI_FAIL)
+        return MNEMO_CLI_FAIL;
+    if (rc != 0)
+        return mnemo__cli_fail_err(NULL, &err, rc);
+    if (fmt == FMT_JSON)
         fputs(n == 0 ? "[]\n" : "\n]\n", stdout);
-    mnemo__cli_mem_close(cli, &m);
+    int status = MNEMO_CLI_OK;
     return status;
 }

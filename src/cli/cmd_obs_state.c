@@ -1,6 +1,7 @@
 /*
  * cmd_obs_state.c - `mnemo archive ID [--reason R]`, `mnemo unarchive ID` and `mnemo forget ID`:
  * hide an observation from lists and search, bring it back, or delete it with its vectors.
+ * Through the worker when one runs (it also updates its vector index), else the library.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -8,10 +9,59 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/client.h"
 
 enum state_op { OP_ARCHIVE, OP_UNARCHIVE, OP_FORGET };
 
 /* Parses "ID [--reason R]" (reason only for archive) and applies op. */
+/* Asks the worker. 0, MNEMO_ECLOSED (no worker) or the worker's error code with err. */
+static int via_worker(struct mnemo_cli *cli, enum state_op op, int64_t id, const char *reason,
+                      struct mnemo_err *err)
+{
+    static const char *const verbs[] = {"archive", "unarchive", ""};
+    char path[96];
+    json_t *body = NULL, *ans = NULL;
+
+    if (op == OP_FORGET)
+        snprintf(path, sizeof path, "/v1/observations/%lld", (long long)id);
+    else
+        snprintf(path, sizeof path, "/v1/observations/%lld/%s", (long long)id, verbs[op]);
+    if (reason != NULL) {
+        body = json_pack("{s:s}", "reason", reason);
+        if (body == NULL)
+            return mnemo_err_set(err, MNEMO_ENOMEM, "out of memory");
+    }
+    int rc =
+        mnemo__cli_worker_json(cli, op == OP_FORGET ? "DELETE" : "POST", path, body, &ans, err);
+    json_decref(body);
+    json_decref(ans);
+    return rc;
+}
+
+/* Does the same through the library. 0, a code with err, or MNEMO_CLI_FAIL (printed). */
+static int via_library(struct mnemo_cli *cli, enum state_op op, int64_t id, const char *reason,
+                       struct mnemo_err *err)
+{
+    struct mnemo_cli_mem m;
+    int rc = 0;
+
+    if (mnemo__cli_mem_open(cli, 0, &m) != 0)
+        return MNEMO_CLI_FAIL;
+    switch (op) {
+    case OP_ARCHIVE:
+        rc = mnemo_obs_archive(m.st, id, reason, err);
+        break;
+    case OP_UNARCHIVE:
+        rc = mnemo_obs_unarchive(m.st, id, err);
+        break;
+    case OP_FORGET:
+        rc = mnemo_obs_delete(m.st, id, err);
+        break;
+    }
+    mnemo__cli_mem_close(cli, &m);
+    return rc;
+}
+
 static int run_state(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv,
                      enum state_op op)
 {
@@ -49,41 +99,36 @@ static int run_state(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, in
     if (mnemo__cli_parse_id(argv[optind], &id) != 0)
         return mnemo__cli_usage_error(cli, self, "invalid observation id '%s'", argv[optind]);
 
-    struct mnemo_cli_mem m;
     struct mnemo_err err;
-    if (mnemo__cli_mem_open(cli, op == OP_ARCHIVE ? MNEMO_CLI_MEM_PRIVACY : 0, &m) != 0)
-        return MNEMO_CLI_FAIL;
+    char *clean = NULL;
     mnemo_err_clear(&err);
     int rc = 0;
-    char *clean = NULL;
-    const char *done = "";
-    switch (op) {
-    case OP_ARCHIVE:
-        /* The reason is stored text like any other: it is cleaned first. */
-        if (reason != NULL)
-            rc = mnemo_privacy_redact(m.priv, reason, strlen(reason), &clean, NULL, NULL, &err);
+    /* The reason is stored text like any other: it is cleaned first. */
+    if (reason != NULL) {
+        struct mnemo_privacy *priv = NULL;
+        rc = mnemo_privacy_new(&priv, &err);
         if (rc == 0)
-            rc = mnemo_obs_archive(m.st, id, clean, &err);
-        done = "archived";
-        break;
-    case OP_UNARCHIVE:
-        rc = mnemo_obs_unarchive(m.st, id, &err);
-        done = "unarchived";
-        break;
-    case OP_FORGET:
-        rc = mnemo_obs_delete(m.st, id, &err);
-        done = "forgot";
-        break;
+            rc = mnemo_privacy_redact(priv, reason, strlen(reason), &clean, NULL, NULL, &err);
+        mnemo_privacy_free(priv);
+        if (rc != 0)
+            return mnemo__cli_fail_err(NULL, &err, rc);
+    }
+    rc = via_worker(cli, op, id, clean, &err);
+    if (rc == MNEMO_ECLOSED) {
+        mnemo_err_clear(&err);
+        rc = via_library(cli, op, id, clean, &err);
     }
     free(clean);
+    if (rc == MNEMO_CLI_FAIL)
+        return MNEMO_CLI_FAIL;
+    static const char *const done[] = {"archived", "unarchived", "forgot"};
     int status = MNEMO_CLI_OK;
     if (rc == MNEMO_ENOTFOUND)
         status = mnemo__cli_fail("no observation #%lld", (long long)id);
     else if (rc != 0)
         status = mnemo__cli_fail_err(NULL, &err, rc);
     else
-        printf("%s #%lld\n", done, (long long)id);
-    mnemo__cli_mem_close(cli, &m);
+        printf("%s #%lld\n", done[op], (long long)id);
     return status;
 }
 
