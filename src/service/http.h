@@ -28,13 +28,23 @@
  *   - Every response carries X-Content-Type-Options: nosniff, X-Frame-Options: DENY,
  *     Referrer-Policy: no-referrer, Cache-Control: no-store, and a Content-Security-Policy
  *     of default-src 'self'. Every error body is {"error":{"code":"MNEMO_...","message":"..."}}.
+ *   - Details of the implementation (http*.c), noted here because clients can see them:
+ *     checks run in the order stopping (503) - peer or Host/Origin (403) - rate (429) -
+ *     token landing - token (401) - route (404/405) - ready (503) - length (413) - type (415),
+ *     so over TCP an unknown path without the token answers 401, not 404. A chunked body
+ *     that passes max_body has no length to refuse up front and MHD cannot answer while it
+ *     reads a body, so that connection is closed instead of answered 413. An SSE stream's
+ *     idle timeout is the larger of timeout_s and two keepalives, so a reader that stops
+ *     reading is closed; errors MHD produces itself (header block over 32 KiB, malformed
+ *     request line) carry MHD's own body.
  *
  * Ownership: the server owns its listeners, threads and connections; the route table,
  * cfg strings and ctx are borrowed and must outlive mnemo_http_stop. A response's body
  * (json or bytes) is owned by the response once set and freed by the server.
  * Thread-safety: handlers run concurrently on the server's threads and must be thread-safe.
  * mnemo_http_publish and mnemo_http_metrics_write may be called from any thread at any time
- * between start and stop. start/stop are called by one thread.
+ * between start and stop. start/stop are called by one thread, never from a handler (stop
+ * waits for handlers to finish).
  */
 #ifndef MNEMO_SERVICE_HTTP_H
 #define MNEMO_SERVICE_HTTP_H
