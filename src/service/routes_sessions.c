@@ -272,11 +272,12 @@ int route_session_list(void *ctx, const struct mnemo_http_req *req, struct mnemo
 /* ---- events ------------------------------------------------------------------------------- */
 
 /*
- * Redacts every string of the JSON tree j in place (values and object keys' values; keys are
- * names a hook chose, not secrets). Escaped text hides some secrets from a pass over the dumped
- * document (a PEM key's newlines are "\n" there), so each string is also redacted on its own.
+ * Redacts the strings of the JSON tree j. With fix 0 it only looks: *hits counts the strings
+ * that hold a secret, and j is not touched (the request body is read-only). With fix 1 it
+ * replaces those strings in place (j is then a private copy).
  */
-static int redact_tree(const struct mnemo_privacy *priv, json_t *j, struct mnemo_err *err)
+static int redact_tree(const struct mnemo_privacy *priv, json_t *j, int fix, int *hits,
+                       struct mnemo_err *err)
 {
     if (json_is_string(j)) {
         char *out = NULL;
@@ -284,10 +285,11 @@ static int redact_tree(const struct mnemo_privacy *priv, json_t *j, struct mnemo
         unsigned n = 0;
         int rc = mnemo_privacy_redact(priv, json_string_value(j), json_string_length(j), &out, &len,
                                       &n, err);
-        if (rc != 0)
-            return rc;
-        if (n > 0 && json_string_setn(j, out, len) != 0)
-            rc = mnemo_err_set(err, MNEMO_ENOMEM, "out of memory");
+        if (rc == 0 && n > 0) {
+            (*hits)++;
+            if (fix && json_string_setn(j, out, len) != 0)
+                rc = mnemo_err_set(err, MNEMO_ENOMEM, "out of memory");
+        }
         free(out);
         return rc;
     }
@@ -296,7 +298,7 @@ static int redact_tree(const struct mnemo_privacy *priv, json_t *j, struct mnemo
         json_t *v;
         json_array_foreach(j, i, v)
         {
-            int rc = redact_tree(priv, v, err);
+            int rc = redact_tree(priv, v, fix, hits, err);
             if (rc != 0)
                 return rc;
         }
@@ -305,7 +307,7 @@ static int redact_tree(const struct mnemo_privacy *priv, json_t *j, struct mnemo
         json_t *v;
         json_object_foreach(j, k, v)
         {
-            int rc = redact_tree(priv, v, err);
+            int rc = redact_tree(priv, v, fix, hits, err);
             if (rc != 0)
                 return rc;
         }
@@ -314,46 +316,57 @@ static int redact_tree(const struct mnemo_privacy *priv, json_t *j, struct mnemo
 }
 
 /*
- * The redacted payload text: the dumped document is redacted (rules that need the key next to
- * the value, as in "password": "...", see it whole), parsed again, then every string is
- * redacted on its own. A redaction that broke the JSON (a match across an escape) falls back to
- * the per-string pass over the original. *out is malloc'd.
+ * The redacted payload text (*out, malloc'd). Two passes, because each misses what the other
+ * sees: every string on its own (escaping hides secrets from the dumped document: a PEM key's
+ * newlines are "\n" there, and "\nghp_..." has no word boundary before the token), then the
+ * dumped document (rules that need the key beside the value, as in "password": "..."). The
+ * second pass's output is kept only when it still parses; a match across an escape that broke
+ * it leaves the first pass's text. Payloads are large and usually clean, so the common path
+ * costs one read-only walk, one dump and one redaction of the dump, and copies nothing.
  */
 static int redact_payload(const struct mnemo_privacy *priv, const json_t *payload, char **out,
                           struct mnemo_err *err)
 {
     const size_t flags = JSON_COMPACT | JSON_PRESERVE_ORDER;
-    char *text = json_dumps(payload, flags);
-    char *red = NULL;
+    json_t *copy = NULL;
+    char *text = NULL, *red = NULL;
     size_t len = 0;
-    json_t *tree = NULL;
+    unsigned n = 0;
+    int hits = 0;
 
     *out = NULL;
-    if (text == NULL)
-        return mnemo_err_set(err, MNEMO_ENOMEM, "out of memory");
-    if (strlen(text) > MNEMO_EVENTS_MAX_PAYLOAD) {
-        free(text);
-        return mnemo_err_set(err, MNEMO_ETOOBIG, "field 'payload' is larger than %d bytes",
-                             MNEMO_EVENTS_MAX_PAYLOAD);
+    int rc = redact_tree(priv, (json_t *)payload, 0, &hits, err);
+    if (rc == 0 && hits > 0) {
+        copy = json_deep_copy(payload);
+        hits = 0;
+        rc = copy == NULL ? mnemo_err_set(err, MNEMO_ENOMEM, "out of memory")
+                          : redact_tree(priv, copy, 1, &hits, err);
     }
-    int rc = mnemo_privacy_redact(priv, text, strlen(text), &red, &len, NULL, err);
-    free(text);
-    if (rc != 0)
-        return rc;
-    tree = json_loadb(red, len, 0, NULL);
-    free(red);
-    if (tree == NULL)
-        tree = json_deep_copy(payload);
-    if (tree == NULL)
-        return mnemo_err_set(err, MNEMO_ENOMEM, "out of memory");
-    rc = redact_tree(priv, tree, err);
     if (rc == 0) {
-        *out = json_dumps(tree, flags);
-        if (*out == NULL)
+        text = json_dumps(copy != NULL ? copy : payload, flags);
+        if (text == NULL)
             rc = mnemo_err_set(err, MNEMO_ENOMEM, "out of memory");
     }
-    json_decref(tree);
-    return rc;
+    json_decref(copy);
+    if (rc == 0 && strlen(text) > MNEMO_EVENTS_MAX_PAYLOAD)
+        rc = mnemo_err_set(err, MNEMO_ETOOBIG, "field 'payload' is larger than %d bytes",
+                           MNEMO_EVENTS_MAX_PAYLOAD);
+    if (rc == 0)
+        rc = mnemo_privacy_redact(priv, text, strlen(text), &red, &len, &n, err);
+    if (rc != 0) {
+        free(text);
+        return rc;
+    }
+    json_t *check = n > 0 ? json_loadb(red, len, 0, NULL) : NULL;
+    if (check != NULL) {
+        json_decref(check);
+        free(text);
+        *out = red;
+    } else {
+        free(red);
+        *out = text;
+    }
+    return 0;
 }
 
 /*
