@@ -151,6 +151,58 @@ static void test_worker_tcp_listener_answers_health(void **state)
     stop_child(f);
 }
 
+static void test_worker_with_a_broken_database_stays_up_reporting_error(void **state)
+{
+    struct fixture *f = *state;
+    char junk[8192];
+
+    assert_int_equal(mkdir(f->home, 0700), 0);
+    memset(junk, 'x', sizeof junk);
+    tu_file_write(f->db, junk, sizeof junk);
+
+    f->child = spawn(f, "serve", NULL);
+    int64_t end = tu_now_ms() + READY_WAIT_MS;
+    json_t *j = NULL;
+    long code = 0;
+    for (;;) {
+        char *body = NULL;
+        code = http_get(f->sock, "http://localhost/v1/health", &body);
+        j = body != NULL ? json_loads(body, 0, NULL) : NULL;
+        free(body);
+        const char *st = j != NULL ? json_string_value(json_object_get(j, "status")) : NULL;
+        if (st != NULL && strcmp(st, "error") == 0)
+            break;
+        json_decref(j);
+        j = NULL;
+        if (tu_now_ms() > end) {
+            char *out = tu_file_read(f->out, 1 << 20, NULL);
+            fail_msg("the worker did not report the broken store:\n%s", out ? out : "");
+        }
+        usleep(10000);
+    }
+    assert_int_equal(code, 503);
+    assert_false(json_is_true(json_object_get(j, "ready")));
+    const char *why = json_string_value(json_object_get(j, "error"));
+    assert_non_null(why);
+    cu_expect_contains(why, "store");
+    json_decref(j);
+
+    struct cu_result r = run(f, "status", NULL);
+    cu_expect_status(&r, 1);
+    cu_expect_contains(r.out, "status:  error");
+    cu_expect_contains(r.out, "error:   store");
+    cu_result_free(&r);
+
+    stop_child(f);
+    /* The file that is not a database was left exactly as it was. */
+    char *after = tu_file_read(f->db, sizeof junk + 1, NULL);
+    assert_non_null(after);
+    assert_memory_equal(after, junk, sizeof junk);
+    free(after);
+    assert_int_equal(tu_file_size(f->sock), -1);
+    assert_int_equal(tu_file_size(f->pidfile), -1);
+}
+
 static void test_worker_refuses_a_token_file_others_can_read(void **state)
 {
     struct fixture *f = *state;
@@ -377,6 +429,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_worker_after_kill_9_the_next_worker_starts, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_worker_tcp_listener_answers_health, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_worker_with_a_broken_database_stays_up_reporting_error,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_worker_refuses_a_token_file_others_can_read, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_worker_start_status_stop_through_the_cli, setup,
