@@ -218,6 +218,22 @@ static void test_routes_event_append_redacts_the_payload_and_keeps_it_json(void 
     assert_string_equal(json_string_value(json_object_get(j, "tool_name")), "Bash");
     json_decref(j);
 
+    /* A secret recognisable only by its key is caught in the dumped document. */
+    assert_int_equal(mnemo_events_done(f->w.st, 1, 0, NULL), 0);
+    assert_int_equal(rt_call(f, route_event_append, "/v1/events", NULL,
+                             "{\"agent\":\"claude\",\"kind\":\"stop\",\"payload\":{\"env\":{"
+                             "\"DB_PASSWORD\":\"Zx9qL2mP8vR4tY7w\"},\"n\":[1,2.5,true,null]}}"),
+                     202);
+    int64_t sid2 = -1;
+    payload = only_event_payload(f, &sid2);
+    assert_null(strstr(payload, "Zx9qL2mP8vR4tY7w"));
+    assert_non_null(strstr(payload, "[REDACTED:"));
+    assert_non_null(strstr(payload, "\"n\":[1,2.5,true,null]"));
+    j = json_loads(payload, 0, NULL);
+    free(payload);
+    assert_non_null(j);
+    json_decref(j);
+
     /* The event arrived before its session: the session was started and linked. */
     assert_true(sid > 0);
     struct mnemo_session s;
