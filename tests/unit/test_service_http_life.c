@@ -7,6 +7,8 @@
 
 #include "test_service_http_util.h"
 
+#include <sys/wait.h>
+
 /* ---- the Unix socket's life cycle ---- */
 
 static void test_http_socket_is_private_and_single(void **state)
@@ -28,6 +30,53 @@ static void test_http_socket_is_private_and_single(void **state)
     request(f->sock, 0, "GET", "/v1/health", NULL, NULL, 0, &r);
     assert_int_equal(r.status, 200);
     reply_free(&r);
+}
+
+/* Connects as uid 65534 in a child process and returns the status line's code (0 on error). */
+static int status_as_other_user(const char *sock)
+{
+    int pipefd[2];
+    assert_int_equal(pipe(pipefd), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(pipefd[0]);
+        int code = 0;
+        int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        memcpy(sa.sun_path, sock, strlen(sock) + 1);
+        const char *get = "GET /v1/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+        char buf[256] = "";
+        if (setgid(65534) == 0 && setuid(65534) == 0 && fd >= 0 &&
+            connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+            write(fd, get, strlen(get)) == (ssize_t)strlen(get) &&
+            read(fd, buf, sizeof(buf) - 1) > 12)
+            code = atoi(buf + 9);
+        if (write(pipefd[1], &code, sizeof(code)) != sizeof(code))
+            _exit(1);
+        _exit(0);
+    }
+    close(pipefd[1]);
+    int code = 0;
+    assert_int_equal(read(pipefd[0], &code, sizeof(code)), (ssize_t)sizeof(code));
+    close(pipefd[0]);
+    waitpid(pid, NULL, 0);
+    return code;
+}
+
+static void test_http_socket_peer_of_another_uid_is_403(void **state)
+{
+    struct fixture *f = *state;
+    if (geteuid() != 0)
+        skip(); /* needs root to act as another user */
+    /* Open the file permissions, which normally stop other users first, so that the
+     * server's own SO_PEERCRED check is what answers. */
+    assert_int_equal(chmod(f->dir.path, 0711), 0);
+    assert_int_equal(chmod(f->sock, 0666), 0);
+    int code = status_as_other_user(f->sock);
+    chmod(f->sock, 0600);
+    chmod(f->dir.path, 0700);
+    assert_int_equal(code, 403);
 }
 
 static void test_http_stale_socket_is_replaced_and_removed_at_stop(void **state)
@@ -353,6 +402,8 @@ int main(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_http_socket_is_private_and_single, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_http_socket_peer_of_another_uid_is_403, setup,
+                                        teardown),
         cmocka_unit_test(test_http_stale_socket_is_replaced_and_removed_at_stop),
         cmocka_unit_test(test_http_rate_limit_answers_429_with_retry_after),
         cmocka_unit_test_setup_teardown(test_http_needs_ready_route_is_503_until_ready, setup,
