@@ -49,7 +49,10 @@ static int csv_record(const json_t *j, int header)
         } else if (json_is_string(v)) {
             csv_field(json_string_value(v));
         } else {
-            char *s = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+            /* Reals at 12 digits, as in the JSON formats: a worker's export is read at that
+             * precision, and the output must not depend on which path ran. */
+            char *s = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY |
+                                        JSON_REAL_PRECISION(12));
             if (s == NULL)
                 return -1;
             csv_field(s);
