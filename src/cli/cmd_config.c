@@ -19,9 +19,6 @@
 /* What a secret shows as unless revealed (an empty secret shows as empty: nothing to hide). */
 #define SECRET_MASK "***"
 
-/* Declared here as well as in cli.h so the file builds before the table entry lands there. */
-int cmd_config(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
-
 static int config_get(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc,
                       char **argv);
 static int config_list(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc,
