@@ -32,6 +32,7 @@
 
 #include <sqlite3.h>
 
+#include "benchstore.h"
 #include "benchutil.h"
 #include "corpus.h"
 #include "embed/embed.h"
@@ -52,7 +53,6 @@
 #define VEC_RUNS        20
 #define TOPK            10
 #define Q_LEN           256
-#define PATH_LEN        512
 #define TARGET_INGEST   5000.0
 #define TARGET_BULK     50000.0
 #define TARGET_P99_NS   10e6
@@ -62,92 +62,10 @@
 
 /* ---- measurement helpers ----------------------------------------------------------------- */
 
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
-
-/* The p-quantile (nearest rank) of v[0..n), sorting v in place; 0 when empty. */
-static double quantile(int64_t *v, size_t n, double p)
-{
-    if (n == 0)
-        return 0;
-    qsort(v, n, sizeof *v, cmp_i64);
-    size_t rank = (size_t)ceil(p * (double)n);
-    return (double)v[rank ? rank - 1 : 0];
-}
-
-/* VmRSS of this process in bytes, -1 when /proc is unreadable. */
-static int64_t rss_bytes(void)
-{
-    char line[256];
-    int64_t kb = -1;
-    FILE *f = fopen("/proc/self/status", "r");
-    if (!f)
-        return -1;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %" SCNd64, &kb) == 1)
-            break;
-    fclose(f);
-    return kb < 0 ? -1 : kb * 1024;
-}
-
 static int fail(const char *what, const struct mnemo_err *e, int rc)
 {
     fprintf(stderr, "bench_memory: %s: %s\n", what, mnemo_err_text(e, rc));
     return -1;
-}
-
-struct tmpdir {
-    char dir[PATH_LEN - 32];
-    char path[PATH_LEN];
-};
-
-static const char *tmp_base(void)
-{
-    const char *base = getenv("TMPDIR");
-    return base && base[0] ? base : "/tmp";
-}
-
-static int tmpdir_make(struct tmpdir *t)
-{
-    int n = snprintf(t->dir, sizeof t->dir, "%s/mnemo-bench-XXXXXX", tmp_base());
-    if (n < 0 || (size_t)n >= sizeof t->dir || !mkdtemp(t->dir)) {
-        fprintf(stderr, "bench_memory: cannot create a directory under '%s'\n", tmp_base());
-        return -1;
-    }
-    n = snprintf(t->path, sizeof t->path, "%s/memory.db", t->dir);
-    return n > 0 && (size_t)n < sizeof t->path ? 0 : -1;
-}
-
-static void tmpdir_remove(const struct tmpdir *t)
-{
-    static const char *const suffixes[] = {"", "-wal", "-shm"};
-    char p[PATH_LEN + 16];
-    for (size_t i = 0; i < ARRAY_LEN(suffixes); i++) {
-        snprintf(p, sizeof p, "%s%s", t->path, suffixes[i]);
-        if (unlink(p) != 0 && errno != ENOENT)
-            fprintf(stderr, "bench_memory: cannot remove '%s': %s\n", p, strerror(errno));
-    }
-    if (rmdir(t->dir) != 0)
-        fprintf(stderr, "bench_memory: cannot remove '%s': %s\n", t->dir, strerror(errno));
-}
-
-static int store_open_at(const char *path, struct mnemo_store **out)
-{
-    struct mnemo_store_config cfg;
-    struct mnemo_err e;
-    mnemo_memory_store_config(&cfg, path, MNEMO_STORE_CREATE);
-    int rc = mnemo_store_open(&cfg, out, &e);
-    return rc ? fail("mnemo_store_open", &e, rc) : 0;
-}
-
-static void store_close(struct mnemo_store *st)
-{
-    int rc = st ? mnemo_store_close(st) : 0;
-    if (rc)
-        fprintf(stderr, "bench_memory: mnemo_store_close: %s\n", mnemo_strerror(rc));
 }
 
 /* ---- 1. ingest ----------------------------------------------------------------------------- */
@@ -162,9 +80,6 @@ struct ingest_result {
 static const char vec_insert_sql[] =
     "INSERT OR REPLACE INTO vectors(observation_id, model_id, dim, embedding, created_at)"
     " VALUES (?1, ?2, ?3, ?4, ?5)";
-static const char vec_insert_by_uuid_sql[] =
-    "INSERT INTO vectors(observation_id, model_id, dim, embedding, created_at)"
-    " SELECT id, ?2, ?3, ?4, ?5 FROM observations WHERE uuid = ?1";
 
 /*
  * The API path a worker takes for a captured observation: mnemo_obs_create (one write
@@ -198,8 +113,8 @@ static int ingest_api(struct mnemo_store *st, struct mnemo_embedder *emb, struct
         r->duplicates += cr.duplicate;
     }
     r->api_rate = (double)n / ((double)total / 1e9);
-    r->api_p50 = quantile(lat, (size_t)n, 0.5);
-    r->api_p99 = quantile(lat, (size_t)n, 0.99);
+    r->api_p50 = bench_quantile(lat, (size_t)n, 0.5);
+    r->api_p99 = bench_quantile(lat, (size_t)n, 0.99);
     rc = 0;
 out:
     mnemo_vindex_close(vx);
@@ -276,8 +191,8 @@ static int ingest_one_txn(struct mnemo_store *st, struct mnemo_embedder *emb, st
         }
     }
     r->txn_rate = (double)n / ((double)total / 1e9);
-    r->txn_p50 = quantile(lat, (size_t)n, 0.5);
-    r->txn_p99 = quantile(lat, (size_t)n, 0.99);
+    r->txn_p50 = bench_quantile(lat, (size_t)n, 0.5);
+    r->txn_p99 = bench_quantile(lat, (size_t)n, 0.99);
     rc = 0;
 out:
     mnemo_strbuf_release(&text);
@@ -288,113 +203,37 @@ out:
     return rc;
 }
 
-struct vec_batch {
+struct bulk_ctx {
     struct gen *g;
-    size_t n;
-    const float *vecs;
-    int dim;
-    const char *model;
+    struct corpus *c;
 };
 
-static int vec_batch_fn(struct mnemo_conn *conn, void *arg, struct mnemo_err *err)
+/* bench_fill's generator: observation i into gen buffer slot. */
+static struct mnemo_obs *gen_slot(void *ctx, size_t slot, int64_t i, int64_t created_at)
 {
-    struct vec_batch *a = arg;
-    sqlite3_stmt *stmt;
-    int rc = mnemo_conn_prepare_cached(conn, vec_insert_by_uuid_sql, &stmt, err);
-    int64_t now = mnemo_clock_wall_ms();
-    for (size_t i = 0; rc == 0 && i < a->n; i++) {
-        sqlite3_bind_text(stmt, 1, a->g[i].obs.uuid, -1, SQLITE_STATIC);
-        sqlite3_bind_text(stmt, 2, a->model, -1, SQLITE_STATIC);
-        sqlite3_bind_int(stmt, 3, a->dim);
-        sqlite3_bind_blob(stmt, 4, a->vecs + i * (size_t)a->dim, a->dim * (int)sizeof(float),
-                          SQLITE_STATIC);
-        sqlite3_bind_int64(stmt, 5, now);
-        int src = sqlite3_step(stmt);
-        sqlite3_reset(stmt);
-        if (src != SQLITE_DONE)
-            rc = mnemo_conn_error(conn, src, "bench: insert vectors", err);
-    }
-    return rc;
+    struct bulk_ctx *b = ctx;
+    gen_obs(&b->g[slot], b->c, i, created_at);
+    return &b->g[slot].obs;
 }
 
-/*
- * Bulk: mnemo_obs_import of BATCH rows per call (uuids given, so the vectors can find their
- * rows), then the batch's vectors: one mnemo_embed_texts call and one write transaction of
- * vector rows (the statement mnemo_search_embed_obs uses, keyed by uuid). The API has no bulk
- * vector call, so this second step is the benchmark's own SQL; it is timed on its own.
- */
+/* Bulk: bench_fill (1,000 rows per mnemo_obs_import, then the batch's vectors), timed apart. */
 static int ingest_bulk(struct mnemo_store *st, struct mnemo_embedder *emb, struct corpus *c,
                        int64_t n, int64_t base_ms, struct ingest_result *r)
 {
-    int dim = mnemo_embed_dim(emb);
-    struct gen *g = malloc(BATCH * sizeof *g);
-    struct mnemo_obs *rows = malloc(BATCH * sizeof *rows);
-    struct mnemo_strbuf *texts = calloc(BATCH, sizeof *texts);
-    const char **tp = malloc(BATCH * sizeof *tp);
-    float *vecs = malloc((size_t)BATCH * (size_t)dim * sizeof *vecs);
-    int64_t t_import = 0, t_vec = 0;
-    struct mnemo_err e;
-    int rc = -1;
-    if (!g || !rows || !texts || !tp || !vecs)
-        goto out;
-    for (size_t k = 0; k < BATCH; k++)
-        mnemo_strbuf_init(&texts[k], 0);
-    for (int64_t i0 = 0; i0 < n; i0 += BATCH) {
-        size_t m = (size_t)(n - i0 < BATCH ? n - i0 : BATCH);
-        for (size_t k = 0; k < m; k++) {
-            int64_t i = i0 + (int64_t)k;
-            gen_obs(&g[k], c, i, base_ms - (n - i) * 30000);
-            int r1 = mnemo_obs_uuid4(g[k].obs.uuid, &e);
-            if (r1 != 0) {
-                fail("uuid", &e, r1);
-                goto out;
-            }
-            rows[k] = g[k].obs;
-        }
-        struct mnemo_obs_import_result res;
-        int64_t t0 = mnemo_clock_mono_ns();
-        int r1 = mnemo_obs_import(st, rows, m, &res, &e);
-        int64_t t1 = mnemo_clock_mono_ns();
-        t_import += t1 - t0;
-        if (r1 != 0) {
-            fail("mnemo_obs_import", &e, r1);
-            goto out;
-        }
-        r->failed += res.failed;
-        r->duplicates += res.skipped_hash + res.skipped_uuid;
-        for (size_t k = 0; k < m; k++) {
-            mnemo_strbuf_reset(&texts[k]);
-            if (mnemo_search_obs_text(&g[k].obs, &texts[k]) != 0) {
-                fprintf(stderr, "bench_memory: out of memory\n");
-                goto out;
-            }
-            tp[k] = mnemo_strbuf_str(&texts[k]);
-        }
-        r1 = mnemo_embed_texts(emb, tp, m, vecs, 0, &e);
-        struct vec_batch vb = {g, m, vecs, dim, mnemo_embed_model_id(emb)};
-        if (r1 == 0)
-            r1 = mnemo_store_write(st, "bench vectors", MNEMO_STORE_TIMEOUT_SLOW_MS, vec_batch_fn,
-                                   &vb, &e);
-        t_vec += mnemo_clock_mono_ns() - t1;
-        if (r1 != 0) {
-            fail("bulk vectors", &e, r1);
-            goto out;
-        }
-    }
-    r->import_rate = (double)n / ((double)t_import / 1e9);
-    r->vec_rate = (double)n / ((double)t_vec / 1e9);
-    r->bulk_rate = (double)n / ((double)(t_import + t_vec) / 1e9);
-    rc = 0;
-out:
-    if (texts)
-        for (size_t k = 0; k < BATCH; k++)
-            mnemo_strbuf_release(&texts[k]);
-    free(texts);
-    free(tp);
-    free(vecs);
-    free(rows);
-    free(g);
-    return rc;
+    struct bulk_ctx b = {malloc(BENCH_FILL_BATCH * sizeof *b.g), c};
+    struct bench_fill_stats fs;
+    if (b.g == NULL)
+        return -1;
+    int rc = bench_fill(st, emb, n, base_ms, gen_slot, &b, "bench_memory", &fs);
+    free(b.g);
+    if (rc != 0)
+        return rc;
+    r->failed += fs.failed;
+    r->duplicates += fs.duplicates;
+    r->import_rate = (double)n / ((double)fs.import_ns / 1e9);
+    r->vec_rate = (double)n / ((double)fs.vec_ns / 1e9);
+    r->bulk_rate = (double)n / ((double)(fs.import_ns + fs.vec_ns) / 1e9);
+    return 0;
 }
 
 /* ---- 2. search ----------------------------------------------------------------------------- */
@@ -511,13 +350,13 @@ static int bench_search(struct mnemo_store *st, struct mnemo_embedder *emb, stru
     int rc = -1;
     if (!lat || !qv)
         goto out;
-    r->rss_before = rss_bytes();
+    r->rss_before = bench_rss_bytes(0);
     int64_t t0 = mnemo_clock_mono_ns();
     int r1 = mnemo_vindex_open(dim, MNEMO_VINDEX_FLOAT, &vx, &e);
     if (r1 == 0)
         r1 = mnemo_search_vindex_load(st, vx, mnemo_embed_model_id(emb), 0, &r->loaded, &e);
     r->load_ns = (double)(mnemo_clock_mono_ns() - t0);
-    r->rss_after = rss_bytes();
+    r->rss_after = bench_rss_bytes(0);
     if (r1 != 0) {
         fail("index load", &e, r1);
         goto out;
@@ -545,8 +384,8 @@ static int bench_search(struct mnemo_store *st, struct mnemo_embedder *emb, stru
         }
         r->match_share[set] = r->loaded ? (double)matched / N_QUERIES / (double)r->loaded : 0;
         for (int m = 0; m < N_MODES; m++) {
-            r->p50[set][m] = quantile(lat + m * N_QUERIES, N_QUERIES, 0.5);
-            r->p99[set][m] = quantile(lat + m * N_QUERIES, N_QUERIES, 0.99);
+            r->p50[set][m] = bench_quantile(lat + m * N_QUERIES, N_QUERIES, 0.5);
+            r->p99[set][m] = bench_quantile(lat + m * N_QUERIES, N_QUERIES, 0.99);
             r->mean_hits[set][m] = (double)sum_hits[m] / N_QUERIES;
         }
     }
@@ -765,7 +604,7 @@ static int bench_sqlite_vec(const char *so, const float *m, const int64_t *ids, 
             agree += overlap(got, n, ref[qi], TOPK);
         }
     }
-    r->vec_p50 = quantile(lat, VEC_RUNS, 0.5);
+    r->vec_p50 = bench_quantile(lat, VEC_RUNS, 0.5);
     r->vec_overlap = (double)agree / VEC_RUNS;
     r->vec_ok = 1;
     rc = 0;
@@ -828,9 +667,9 @@ static int bench_scan(struct mnemo_store *st, struct mnemo_embedder *emb, struct
             lat_rd[run] = t2 - t1;
         }
     }
-    r->vx_p50 = quantile(lat_vx, SCAN_RUNS, 0.5);
-    r->vx_min = (double)lat_vx[0]; /* quantile() sorted the samples */
-    r->read_p50 = quantile(lat_rd, SCAN_RUNS, 0.5);
+    r->vx_p50 = bench_quantile(lat_vx, SCAN_RUNS, 0.5);
+    r->vx_min = (double)lat_vx[0]; /* bench_quantile() sorted the samples */
+    r->read_p50 = bench_quantile(lat_rd, SCAN_RUNS, 0.5);
     r->read_min = (double)lat_rd[0];
 
     r1 = mnemo_vindex_open(dim, MNEMO_VINDEX_INT8, &vx8, &e);
@@ -850,7 +689,7 @@ static int bench_scan(struct mnemo_store *st, struct mnemo_embedder *emb, struct
             agree += overlap(got, k, ref[qi], TOPK);
         }
     }
-    r->int8_p50 = quantile(lat_i8, SCAN_RUNS, 0.5);
+    r->int8_p50 = bench_quantile(lat_i8, SCAN_RUNS, 0.5);
     r->int8_overlap = (double)agree / SCAN_RUNS;
     mnemo_vindex_close(vx8);
     vx8 = NULL;
@@ -883,7 +722,7 @@ static void print_machine(const char *date, double load_start, const struct scan
     bench_print_machine("mnemo memory and search benchmark", date, load_start);
     printf("  vindex:   dot product kernel '%s'\n", mnemo_vindex_kernel_name());
     printf("  vec0:     %s\n", s->vec_ok ? s->vec_version : "unavailable");
-    printf("  temp dir: %s\n\n", tmp_base());
+    printf("  temp dir: %s\n\n", bench_tmp_base());
 }
 
 #define NA (-2.0)
@@ -1029,33 +868,34 @@ static void print_table(const struct size_run *runs, int nruns, const struct sca
 static int run_size(struct corpus *c, struct mnemo_embedder *emb, int64_t n, int last,
                     struct size_run *r, struct scan_result *scan)
 {
-    struct tmpdir t[3];
+    struct bench_tmpdir t[3];
     struct mnemo_store *st = NULL;
     struct mnemo_vindex *vx = NULL;
     int64_t base_ms = mnemo_clock_wall_ms();
     int rc = -1, made = 0;
     r->n = n;
     for (; made < 3; made++)
-        if (tmpdir_make(&t[made]) != 0)
+        if (bench_tmpdir_make(&t[made], "bench_memory", "memory.db") != 0)
             goto out;
     fprintf(stderr, "bench_memory: %" PRId64 " obs, one at a time through the API...\n", n);
-    if (store_open_at(t[0].path, &st) != 0 || ingest_api(st, emb, c, n, base_ms, &r->in) != 0)
+    if (bench_store_open(t[0].path, "bench_memory", &st) != 0 ||
+        ingest_api(st, emb, c, n, base_ms, &r->in) != 0)
         goto out;
     fprintf(stderr, "bench_memory: %" PRId64 " obs, one transaction each...\n", n);
     struct mnemo_store *st2 = NULL;
-    if (store_open_at(t[1].path, &st2) != 0)
+    if (bench_store_open(t[1].path, "bench_memory", &st2) != 0)
         goto out;
     int r1 = ingest_one_txn(st2, emb, c, n, base_ms, &r->in);
-    store_close(st2);
-    tmpdir_remove(&t[1]);
+    bench_store_close(st2, "bench_memory");
+    bench_tmpdir_remove(&t[1], "bench_memory");
     if (r1 != 0)
         goto out;
     fprintf(stderr, "bench_memory: %" PRId64 " obs, bulk import...\n", n);
-    if (store_open_at(t[2].path, &st2) != 0)
+    if (bench_store_open(t[2].path, "bench_memory", &st2) != 0)
         goto out;
     r1 = ingest_bulk(st2, emb, c, n, base_ms, &r->in);
-    store_close(st2);
-    tmpdir_remove(&t[2]);
+    bench_store_close(st2, "bench_memory");
+    bench_tmpdir_remove(&t[2], "bench_memory");
     if (r1 != 0)
         goto out;
     fprintf(stderr, "bench_memory: %" PRId64 " obs, %d queries x %d modes...\n", n, N_QUERIES,
@@ -1071,11 +911,11 @@ static int run_size(struct corpus *c, struct mnemo_embedder *emb, int64_t n, int
     rc = 0;
 out:
     mnemo_vindex_close(vx);
-    store_close(st);
+    bench_store_close(st, "bench_memory");
     if (made > 0)
-        tmpdir_remove(&t[0]);
+        bench_tmpdir_remove(&t[0], "bench_memory");
     for (int i = 1; i < made && rc != 0; i++) /* on success 1 and 2 are gone already */
-        tmpdir_remove(&t[i]);
+        bench_tmpdir_remove(&t[i], "bench_memory");
     return rc;
 }
 
