@@ -7,6 +7,7 @@
 
 #include "test_service_http_util.h"
 
+#include <fcntl.h>
 #include <sys/wait.h>
 
 /* ---- the Unix socket's life cycle ---- */
@@ -106,6 +107,41 @@ static void test_http_stale_socket_is_replaced_and_removed_at_stop(void **state)
     tu_file_write(f.sock, "keep", 4);
     assert_int_equal(mnemo_http_start(&f.cfg, ROUTES, 1, &f.h, &err), MNEMO_EEXIST);
     assert_int_equal(tu_file_size(f.sock), 4);
+    tu_dir_remove(&f.dir);
+}
+
+static int open_fds(void)
+{
+    int n = 0;
+    for (int fd = 0; fd < 1024; fd++) {
+        if (fcntl(fd, F_GETFD) != -1)
+            n++;
+    }
+    return n;
+}
+
+static void test_http_start_stop_cycles_leak_no_descriptors(void **state)
+{
+    (void)state;
+    struct fixture f = {0};
+    fx_config(&f);
+    fx_start(&f);
+    struct reply r;
+    request(f.sock, 0, "GET", "/v1/health", NULL, NULL, 0, &r);
+    reply_free(&r);
+    mnemo_http_stop(f.h, 1000);
+    int before = open_fds();
+    for (int i = 0; i < 20; i++) {
+        fx_start(&f);
+        request(f.sock, 0, "GET", "/v1/health", NULL, NULL, 0, &r);
+        assert_int_equal(r.status, 200);
+        reply_free(&r);
+        request(NULL, f.port, "GET", "/v1/health", NULL, NULL, 0, &r);
+        assert_int_equal(r.status, 200);
+        reply_free(&r);
+        mnemo_http_stop(f.h, 1000);
+    }
+    assert_int_equal(open_fds(), before);
     tu_dir_remove(&f.dir);
 }
 
@@ -405,6 +441,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_http_socket_peer_of_another_uid_is_403, setup,
                                         teardown),
         cmocka_unit_test(test_http_stale_socket_is_replaced_and_removed_at_stop),
+        cmocka_unit_test(test_http_start_stop_cycles_leak_no_descriptors),
         cmocka_unit_test(test_http_rate_limit_answers_429_with_retry_after),
         cmocka_unit_test_setup_teardown(test_http_needs_ready_route_is_503_until_ready, setup,
                                         teardown),
