@@ -53,7 +53,11 @@ int mnemo_events_append(struct mnemo_store *st, const char *agent, const char *a
 int mnemo_events_pending(struct mnemo_store *st, int64_t after_id, struct mnemo_event *out,
                          size_t max, size_t *n, struct mnemo_err *err);
 
-/* Marks event id done inside the caller's write transaction (conn from mnemo_store_write). */
+/*
+ * Marks event id done inside the caller's write transaction (conn from mnemo_store_write).
+ * last_error is kept, so a done event still shows why an earlier attempt failed.
+ * MNEMO_ENOTFOUND when no event has that id.
+ */
 int mnemo_events_done_conn(struct mnemo_conn *conn, int64_t id, int64_t now_ms,
                            struct mnemo_err *err);
 
@@ -62,12 +66,17 @@ int mnemo_events_done(struct mnemo_store *st, int64_t id, int64_t now_ms, struct
 
 /*
  * Records a failed attempt with its error; after MNEMO_EVENTS_MAX_ATTEMPTS attempts the
- * event becomes 'failed' (dead letter). *dead (may be NULL) is set to 1 then.
+ * event becomes 'failed' (dead letter). *dead (may be NULL) is set to 1 then. The error is
+ * kept up to 1024 bytes (cut at a UTF-8 boundary). Only a pending event can fail:
+ * MNEMO_EINVAL for a done or dead one, MNEMO_ENOTFOUND for an unknown id.
  */
 int mnemo_events_fail(struct mnemo_store *st, int64_t id, const char *error, int64_t now_ms,
                       int *dead, struct mnemo_err *err);
 
-/* Puts dead-lettered events back to pending with attempts 0 (id 0 = all). *n = rows. */
+/*
+ * Puts dead-lettered events back to pending with attempts 0 (id 0 = all). *n = rows (0 when
+ * id names an event that is not dead-lettered).
+ */
 int mnemo_events_retry(struct mnemo_store *st, int64_t id, int64_t *n, struct mnemo_err *err);
 
 struct mnemo_events_stats {
@@ -78,11 +87,19 @@ struct mnemo_events_stats {
 int mnemo_events_stats(struct mnemo_store *st, struct mnemo_events_stats *out,
                        struct mnemo_err *err);
 
-/* Deletes done events older than before_ms (maintenance). *n = rows deleted. */
+/*
+ * Deletes done events older than before_ms (maintenance). *n = rows deleted. "Older" is by
+ * updated_at, the time the event was marked done; rows go in batches of a few thousand per
+ * transaction so the writer lock is never held long.
+ */
 int mnemo_events_prune(struct mnemo_store *st, int64_t before_ms, int64_t *n,
                        struct mnemo_err *err);
 
-/* Lists recent events, newest first, optionally only one status (NULL = any). */
+/*
+ * Lists recent events, newest first, optionally only one status (NULL = any; otherwise
+ * "pending", "done" or "failed", else MNEMO_EINVAL). limit 1..1000, 0 = 100. *out is a
+ * malloc'd array (NULL when *n is 0) freed with mnemo_events_list_free.
+ */
 int mnemo_events_list(struct mnemo_store *st, const char *status, int limit,
                       struct mnemo_event **out, size_t *n, struct mnemo_err *err);
 
