@@ -280,6 +280,37 @@ static void test_http_token_in_query_sets_cookie_and_redirects(void **state)
     reply_free(&r);
 }
 
+static void test_http_tcp_on_ipv6_loopback_serves_bracketed_host(void **state)
+{
+    (void)state;
+    struct fixture f = {0};
+    fx_config(&f);
+    f.cfg.socket_path = NULL;
+    f.cfg.tcp_host = "::1";
+    struct mnemo_err err = {0};
+    if (mnemo_http_start(&f.cfg, ROUTES, 1, &f.h, &err) != 0) {
+        tu_dir_remove(&f.dir);
+        skip(); /* no IPv6 loopback here */
+    }
+    int port = mnemo_http_tcp_port(f.h);
+    char url[64];
+    snprintf(url, sizeof(url), "http://[::1]:%d/v1/health", port);
+    CURL *c = curl_easy_init();
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
+    struct mnemo_strbuf body;
+    mnemo_strbuf_init(&body, 0);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+    assert_int_equal(curl_easy_perform(c), CURLE_OK);
+    long status = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(c);
+    mnemo_strbuf_release(&body);
+    assert_int_equal(status, 200);
+    mnemo_http_stop(f.h, 1000);
+    tu_dir_remove(&f.dir);
+}
+
 static void test_http_non_loopback_tcp_without_token_is_refused(void **state)
 {
     (void)state;
@@ -341,6 +372,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_http_token_in_query_sets_cookie_and_redirects, setup,
                                         teardown),
+        cmocka_unit_test(test_http_tcp_on_ipv6_loopback_serves_bracketed_host),
         cmocka_unit_test(test_http_non_loopback_tcp_without_token_is_refused),
         cmocka_unit_test_setup_teardown(test_http_tcp_port_in_use_is_eexist, setup, teardown),
     };
