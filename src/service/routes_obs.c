@@ -10,6 +10,7 @@
 
 #include "memory/obs_json.h"
 #include "memory/project.h"
+#include "memory/session.h"
 #include "service/routes_int.h"
 
 /* The "{observation:{...}}" answer for the row with id (any state). */
@@ -84,8 +85,13 @@ static int read_obs(struct mnemo_worker *w, struct mnemo_http_resp *resp, const 
         return mnemo__routes_fail(resp, MNEMO_EINVAL, "%s", msg);
     mnemo_err_clear(&err);
     int rc = 0;
+    struct mnemo_session sess;
     if (read_extras(resp, body, o) != 0 || check_enums(resp, o, mask) != 0) {
         rc = -1;
+    } else if (o->session_id > 0 && mnemo_session_get(w->st, o->session_id, &sess, &err) != 0) {
+        /* Checked here so a dangling id is the client's 400, not a foreign-key failure. */
+        rc = mnemo__routes_fail(resp, MNEMO_EINVAL, "field 'session_id': no session %lld",
+                                (long long)o->session_id);
     } else if ((rc = mnemo_obs_clean(w->priv, o, &err)) != 0) {
         rc = mnemo__routes_fail_err(resp, rc, &err);
     }

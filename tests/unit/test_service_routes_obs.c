@@ -5,6 +5,8 @@
  */
 #include "test_service_routes_fixture.h"
 
+#include "memory/session.h"
+
 #define OBS_A                                                                                      \
     "{\"project\":\"p1\",\"type\":\"decision\",\"title\":\"use sqlite wal mode\","                 \
     "\"narrative\":\"we chose WAL for concurrency\",\"facts\":[\"wal is fast\"]}"
@@ -41,6 +43,26 @@ static void test_routes_obs_create_then_get_by_id_and_uuid(void **state)
     assert_int_equal(rt_call(f, route_obs_get, "/v1/observations/x", uuid, NULL), 200);
     o = rt_get(f, "observation");
     assert_int_equal(json_integer_value(json_object_get(o, "id")), id);
+}
+
+static void test_routes_obs_create_links_its_session_and_provenance(void **state)
+{
+    struct rt_fixture *f = *state;
+    struct mnemo_session s;
+    char body[256], idb[32];
+
+    assert_int_equal(mnemo_session_start(f->w.st, "claude", "s-1", "p1", NULL, 0, &s, NULL, NULL),
+                     0);
+    snprintf(body, sizeof body,
+             "{\"project\":\"p1\",\"type\":\"change\",\"title\":\"linked\","
+             "\"session_id\":%lld,\"provenance\":\"user\"}",
+             (long long)s.id);
+    int64_t id = rt_create(f, body);
+    assert_int_equal(rt_call(f, route_obs_get, "/v1/observations/x", id_text(id, idb, 32), NULL),
+                     200);
+    json_t *o = rt_get(f, "observation");
+    assert_int_equal(json_integer_value(json_object_get(o, "session_id")), s.id);
+    assert_string_equal(json_string_value(json_object_get(o, "provenance")), "user");
 }
 
 static void test_routes_obs_create_same_content_is_a_duplicate(void **state)
@@ -100,6 +122,9 @@ static void test_routes_obs_create_rejects_bad_input_naming_the_field(void **sta
     rt_call(f, route_obs_create, "/v1/observations", NULL,
             "{\"project\":\"a/b\",\"type\":\"change\",\"title\":\"t\"}");
     rt_assert_error(f, 400, "project");
+    rt_call(f, route_obs_create, "/v1/observations", NULL,
+            "{\"project\":\"p1\",\"type\":\"change\",\"title\":\"t\",\"session_id\":99}");
+    rt_assert_error(f, 400, "'session_id'");
     rt_call(f, route_obs_create, "/v1/observations", NULL, "[1,2]");
     rt_assert_error(f, 400, "object");
     rt_call(f, route_obs_create, "/v1/observations", NULL, NULL);
@@ -328,6 +353,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_routes_obs_create_then_get_by_id_and_uuid, rt_setup,
                                         rt_teardown),
+        cmocka_unit_test_setup_teardown(test_routes_obs_create_links_its_session_and_provenance,
+                                        rt_setup, rt_teardown),
         cmocka_unit_test_setup_teardown(test_routes_obs_create_same_content_is_a_duplicate,
                                         rt_setup, rt_teardown),
         cmocka_unit_test_setup_teardown(test_routes_obs_create_redacts_secrets_and_strips_private,
