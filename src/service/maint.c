@@ -19,8 +19,13 @@
 
 /* Default deadline of mnemo_maint_run. */
 #define RUN_DEFAULT_TIMEOUT_MS 60000
-/* Observations or prompts deleted per write transaction. */
-#define DELETE_BATCH MNEMO_RETENTION_BATCH_DEFAULT
+/*
+ * Observations or prompts deleted per write transaction. A row delete with its FTS entry,
+ * vectors and relations costs 0.1-0.4 ms on the test VM, so a batch holds the writer for
+ * about 5-20 ms; the pause after a full batch lets queued writers (hooks) in first.
+ */
+#define DELETE_BATCH    50
+#define DELETE_PAUSE_MS 2
 
 void mnemo__maint_wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t deadline_ns)
 {
@@ -77,7 +82,8 @@ static int64_t step_timeout_ms(const struct run_ctx *x)
     return left > 0 ? left : 1;
 }
 
-typedef int (*obs_delete_fn)(struct mnemo_store *st, int64_t before_ms, size_t max_rows,
+typedef int (*obs_delete_fn)(struct mnemo_store *st, int64_t before_ms,
+                             struct mnemo_retention_cursor *cur, size_t max_rows,
                              int64_t timeout_ms, int64_t *ids, size_t *n, struct mnemo_err *err);
 
 /* Deletes observations batch by batch until none is left, keeping the vector index in step. */
@@ -86,18 +92,21 @@ static int delete_observations(struct run_ctx *x, obs_delete_fn fn, int64_t days
 {
     struct mnemo_worker *w = x->m->w;
     int64_t cutoff = mnemo_retention_cutoff_ms(x->now_ms, days);
-    size_t n = DELETE_BATCH;
+    struct mnemo_retention_cursor cur = {0};
+    size_t n = 0;
     if (cutoff <= 0)
         return 0;
-    while (n == DELETE_BATCH) {
+    while (!cur.done) {
         int rc = may_continue(x, step, err);
         if (rc == 0)
-            rc = fn(w->st, cutoff, DELETE_BATCH, step_timeout_ms(x), x->ids, &n, err);
+            rc = fn(w->st, cutoff, &cur, DELETE_BATCH, step_timeout_ms(x), x->ids, &n, err);
         if (rc != 0)
             return rc;
         *count += (int64_t)n;
         for (size_t i = 0; i < n && w->vx != NULL; i++)
             (void)mnemo_vindex_remove(w->vx, x->ids[i], NULL); /* absent: never indexed */
+        if (!cur.done)
+            mnemo_clock_sleep_ms(DELETE_PAUSE_MS);
     }
     return 0;
 }
@@ -105,17 +114,20 @@ static int delete_observations(struct run_ctx *x, obs_delete_fn fn, int64_t days
 static int delete_prompts(struct run_ctx *x, struct mnemo_err *err)
 {
     int64_t cutoff = mnemo_retention_cutoff_ms(x->now_ms, x->cfg.prompt_days);
-    size_t n = DELETE_BATCH;
+    struct mnemo_retention_cursor cur = {0};
+    size_t n = 0;
     if (cutoff <= 0)
         return 0;
-    while (n == DELETE_BATCH) {
+    while (!cur.done) {
         int rc = may_continue(x, "prompt retention", err);
         if (rc == 0)
-            rc = mnemo_retention_delete_prompts_before(x->m->w->st, cutoff, DELETE_BATCH,
+            rc = mnemo_retention_delete_prompts_before(x->m->w->st, cutoff, &cur, DELETE_BATCH,
                                                        step_timeout_ms(x), &n, err);
         if (rc != 0)
             return rc;
         x->r->prompts_deleted += (int64_t)n;
+        if (!cur.done)
+            mnemo_clock_sleep_ms(DELETE_PAUSE_MS);
     }
     return 0;
 }

@@ -85,12 +85,14 @@ static size_t drain_observations(struct mnemo_store *st, int64_t cutoff, size_t 
     int64_t ids[MNEMO_RETENTION_BATCH_MAX];
     size_t total = 0, n = 0;
     struct mnemo_err e = {0};
-    do {
-        if (mnemo_retention_delete_observations_before(st, cutoff, batch, 0, ids, &n, &e) != 0)
+    struct mnemo_retention_cursor cur = {0};
+    while (!cur.done) {
+        if (mnemo_retention_delete_observations_before(st, cutoff, &cur, batch, 0, ids, &n, &e) !=
+            0)
             fail_msg("retention: %s", e.msg);
         assert_true(n <= batch);
         total += n;
-    } while (n == batch);
+    }
     return total;
 }
 
@@ -118,19 +120,21 @@ static void test_memory_retention_deletes_only_rows_older_than_the_cutoff(void *
     int64_t ids[2];
     size_t n = 0;
     struct mnemo_err e = {0};
+    struct mnemo_retention_cursor cur = {0};
     int64_t cutoff = mnemo_retention_cutoff_ms(now, 30);
     /* A batch of two deletes exactly two, the lowest ids first. */
-    assert_int_equal(mnemo_retention_delete_observations_before(f->st, cutoff, 2, 0, ids, &n, &e),
-                     0);
+    assert_int_equal(
+        mnemo_retention_delete_observations_before(f->st, cutoff, &cur, 2, 0, ids, &n, &e), 0);
     assert_int_equal(n, 2);
     assert_int_equal(ids[0], old1);
     assert_int_equal(ids[1], old2);
-    assert_int_equal(mnemo_retention_delete_observations_before(f->st, cutoff, 2, 0, ids, &n, &e),
-                     0);
+    assert_int_equal(
+        mnemo_retention_delete_observations_before(f->st, cutoff, &cur, 2, 0, ids, &n, &e), 0);
     assert_int_equal(n, 1);
     assert_int_equal(ids[0], old3);
-    assert_int_equal(mnemo_retention_delete_observations_before(f->st, cutoff, 2, 0, ids, &n, &e),
-                     0);
+    assert_true(cur.done); /* fewer candidates than asked for: the sweep reached the end */
+    assert_int_equal(
+        mnemo_retention_delete_observations_before(f->st, cutoff, &cur, 2, 0, ids, &n, &e), 0);
     assert_int_equal(n, 0);
 
     assert_int_equal(count_obs(f->st), 2);
@@ -161,13 +165,18 @@ static void test_memory_retention_zero_days_keeps_everything(void **state)
     obs_at(f->st, "very old two", 1);
     size_t n = 7;
     struct mnemo_err e = {0};
+    struct mnemo_retention_cursor cur = {0};
     assert_int_equal(mnemo_retention_delete_observations_before(
-                         f->st, mnemo_retention_cutoff_ms(now, 0), 10, 0, NULL, &n, &e),
+                         f->st, mnemo_retention_cutoff_ms(now, 0), &cur, 10, 0, NULL, &n, &e),
                      0);
     assert_int_equal(n, 0);
-    assert_int_equal(mnemo_retention_delete_superseded_before(f->st, 0, 10, 0, NULL, &n, &e), 0);
+    assert_true(cur.done);
+    cur = (struct mnemo_retention_cursor){0};
+    assert_int_equal(mnemo_retention_delete_superseded_before(f->st, 0, &cur, 10, 0, NULL, &n, &e),
+                     0);
     assert_int_equal(n, 0);
-    assert_int_equal(mnemo_retention_delete_prompts_before(f->st, 0, 10, 0, &n, &e), 0);
+    cur = (struct mnemo_retention_cursor){0};
+    assert_int_equal(mnemo_retention_delete_prompts_before(f->st, 0, &cur, 10, 0, &n, &e), 0);
     assert_int_equal(n, 0);
     assert_int_equal(count_obs(f->st), 2);
 }
@@ -177,12 +186,16 @@ static void test_memory_retention_rejects_bad_batch_sizes(void **state)
     struct mu_fixture *f = *state;
     size_t n = 0;
     struct mnemo_err e = {0};
-    assert_int_equal(mnemo_retention_delete_observations_before(f->st, 10, 0, 0, NULL, &n, &e),
-                     MNEMO_EINVAL);
+    struct mnemo_retention_cursor cur = {0};
+    assert_int_equal(
+        mnemo_retention_delete_observations_before(f->st, 10, &cur, 0, 0, NULL, &n, &e),
+        MNEMO_EINVAL);
     assert_int_equal(mnemo_retention_delete_superseded_before(
-                         f->st, 10, MNEMO_RETENTION_BATCH_MAX + 1, 0, NULL, &n, &e),
+                         f->st, 10, &cur, MNEMO_RETENTION_BATCH_MAX + 1, 0, NULL, &n, &e),
                      MNEMO_EINVAL);
-    assert_int_equal(mnemo_retention_delete_prompts_before(f->st, 10, 1, 0, NULL, &e),
+    assert_int_equal(mnemo_retention_delete_prompts_before(f->st, 10, &cur, 1, 0, NULL, &e),
+                     MNEMO_EINVAL);
+    assert_int_equal(mnemo_retention_delete_prompts_before(f->st, 10, NULL, 1, 0, &n, &e),
                      MNEMO_EINVAL);
 }
 
@@ -220,8 +233,9 @@ static void test_memory_retention_superseded_cleanup_keeps_live_and_recent(void 
     int64_t ids[10];
     size_t n = 0;
     struct mnemo_err e = {0};
+    struct mnemo_retention_cursor cur = {0};
     assert_int_equal(mnemo_retention_delete_superseded_before(
-                         f->st, mnemo_retention_cutoff_ms(now, 30), 10, 0, ids, &n, &e),
+                         f->st, mnemo_retention_cutoff_ms(now, 30), &cur, 10, 0, ids, &n, &e),
                      0);
     assert_int_equal(n, 1);
     assert_int_equal(ids[0], gone);
@@ -249,18 +263,22 @@ static void test_memory_retention_superseded_chain_stays_hidden(void **state)
     int64_t ids[1];
     size_t n = 0;
     struct mnemo_err e = {0};
+    struct mnemo_retention_cursor cur = {0};
     int64_t cutoff = mnemo_retention_cutoff_ms(now, 30);
-    assert_int_equal(mnemo_retention_delete_superseded_before(f->st, cutoff, 1, 0, ids, &n, &e), 0);
+    assert_int_equal(
+        mnemo_retention_delete_superseded_before(f->st, cutoff, &cur, 1, 0, ids, &n, &e), 0);
     assert_int_equal(n, 1);
     assert_int_equal(ids[0], b);
     char sql[128];
     snprintf(sql, sizeof sql, "SELECT superseded_by FROM observations WHERE id = %lld",
              (long long)a);
     assert_int_equal(query(f->st, sql), c);
-    assert_int_equal(mnemo_retention_delete_superseded_before(f->st, cutoff, 1, 0, ids, &n, &e), 0);
+    assert_int_equal(
+        mnemo_retention_delete_superseded_before(f->st, cutoff, &cur, 1, 0, ids, &n, &e), 0);
     assert_int_equal(n, 1);
     assert_int_equal(ids[0], a);
-    assert_int_equal(mnemo_retention_delete_superseded_before(f->st, cutoff, 1, 0, ids, &n, &e), 0);
+    assert_int_equal(
+        mnemo_retention_delete_superseded_before(f->st, cutoff, &cur, 1, 0, ids, &n, &e), 0);
     assert_int_equal(n, 0);
     assert_int_equal(count_obs(f->st), 1);
     assert_int_equal(exists(f->st, c), 1);
@@ -272,6 +290,7 @@ static void test_memory_retention_prompts_older_than_cutoff_are_deleted(void **s
     int64_t now = mnemo_clock_wall_ms();
     struct mnemo_session s;
     struct mnemo_err e = {0};
+    struct mnemo_retention_cursor cur = {0};
     if (mnemo_session_start(f->st, "claude", "sess-1", "proj", "/tmp", now - 100 * DAY, &s, NULL,
                             &e) != 0)
         fail_msg("session: %s", e.msg);
@@ -286,11 +305,11 @@ static void test_memory_retention_prompts_older_than_cutoff_are_deleted(void **s
 
     size_t n = 0;
     int64_t cutoff = mnemo_retention_cutoff_ms(now, 30);
-    assert_int_equal(mnemo_retention_delete_prompts_before(f->st, cutoff, 1, 0, &n, &e), 0);
+    assert_int_equal(mnemo_retention_delete_prompts_before(f->st, cutoff, &cur, 1, 0, &n, &e), 0);
     assert_int_equal(n, 1);
-    assert_int_equal(mnemo_retention_delete_prompts_before(f->st, cutoff, 5, 0, &n, &e), 0);
+    assert_int_equal(mnemo_retention_delete_prompts_before(f->st, cutoff, &cur, 5, 0, &n, &e), 0);
     assert_int_equal(n, 1);
-    assert_int_equal(mnemo_retention_delete_prompts_before(f->st, cutoff, 5, 0, &n, &e), 0);
+    assert_int_equal(mnemo_retention_delete_prompts_before(f->st, cutoff, &cur, 5, 0, &n, &e), 0);
     assert_int_equal(n, 0);
     assert_int_equal(query(f->st, "SELECT count(*) FROM prompts"), 1);
     char sql[128];
@@ -311,6 +330,7 @@ static void test_memory_retention_vectors_and_fts_leave_with_their_observation(v
     int64_t old = obs_at(f->st, "zebra migration notes", now - 100 * DAY);
     int64_t keep = obs_at(f->st, "giraffe feeding notes", now - DAY);
     struct mnemo_err e = {0};
+    struct mnemo_retention_cursor cur = {0};
     assert_int_equal(mnemo_search_embed_obs(f->st, f->vx, f->emb, old, 0, &e), 0);
     assert_int_equal(mnemo_search_embed_obs(f->st, f->vx, f->emb, keep, 0, &e), 0);
     assert_int_equal(query(f->st, "SELECT count(*) FROM vectors"), 2);
@@ -319,7 +339,7 @@ static void test_memory_retention_vectors_and_fts_leave_with_their_observation(v
     int64_t ids[4];
     size_t n = 0;
     assert_int_equal(mnemo_retention_delete_observations_before(
-                         f->st, mnemo_retention_cutoff_ms(now, 30), 4, 0, ids, &n, &e),
+                         f->st, mnemo_retention_cutoff_ms(now, 30), &cur, 4, 0, ids, &n, &e),
                      0);
     assert_int_equal(n, 1);
     assert_int_equal(ids[0], old);
