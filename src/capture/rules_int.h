@@ -1,6 +1,7 @@
 /*
  * rules_int.h - what rules.c (dispatch, file edits, reads, summaries, per-session state) and
- * rules_bash.c (commands, failure/fix pairing, git commits) share; not a public API.
+ * rules_bash.c (commands, failure/fix pairing, git commits) and rules_replay.c share; not a
+ * public API.
  *
  * Thread-safety: the state belongs to one extractor, used by one thread at a time.
  */
@@ -86,6 +87,11 @@ char *mnemo__rules_squash(const char *s, size_t max_bytes);
 
 /* Adds path (shown relative to cwd) to every list an edit touches in s. */
 int mnemo__rules_note_modified(struct rules_session *s, const char *path);
+
+/* Copies src into the initialised, empty dst (for the replay of a retried event). Returns 0
+ * or MNEMO_ENOMEM; on failure dst may hold part of it (release it). */
+int mnemo__rules_output_copy(struct mnemo_extract_output *dst,
+                             const struct mnemo_extract_output *src);
 
 /*
  * A Bash post-tool-use (or post-tool-use-failure when failed_kind) event. s may be NULL (no
