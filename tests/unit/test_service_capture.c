@@ -7,8 +7,11 @@
  */
 #include "memutil.h"
 
+#include <pthread.h>
 #include <string.h>
 #include <time.h>
+
+#include <curl/curl.h>
 
 #include "capture/extract.h"
 #include "embed/embed.h"
@@ -19,6 +22,8 @@
 #include "memory/session.h"
 #include "search/vindex.h"
 #include "service/capture.h"
+#include "service/http.h"
+#include "util/strbuf.h"
 #include "service/worker.h"
 
 #define T0       INT64_C(1790000000000)
@@ -283,6 +288,104 @@ static void test_service_capture_finds_the_project_from_the_working_directory(vo
     tu_dir_remove(&d);
 }
 
+/* ---- server-sent events ------------------------------------------------------------------ */
+
+struct sse_client {
+    const char *sock;
+    pthread_mutex_t mu;
+    struct mnemo_strbuf got;
+};
+
+/* Collects the stream; returning 0 ends the transfer once both events have arrived. */
+static size_t sse_write(char *p, size_t size, size_t n, void *arg)
+{
+    struct sse_client *c = arg;
+    pthread_mutex_lock(&c->mu);
+    int rc = mnemo_strbuf_append(&c->got, p, size * n);
+    int enough = rc != 0 || (strstr(c->got.data, "event: observation.created") != NULL &&
+                             strstr(c->got.data, "event: queue.status") != NULL);
+    pthread_mutex_unlock(&c->mu);
+    return enough ? 0 : size * n;
+}
+
+static void *sse_main(void *arg)
+{
+    struct sse_client *c = arg;
+    CURL *h = curl_easy_init();
+    if (h == NULL)
+        return NULL;
+    curl_easy_setopt(h, CURLOPT_URL, "http://localhost/v1/stream");
+    curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, c->sock);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sse_write);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, c);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
+    (void)curl_easy_perform(h);
+    curl_easy_cleanup(h);
+    return NULL;
+}
+
+static void test_service_capture_publishes_new_observations_and_queue_status(void **state)
+{
+    static const struct mnemo_http_route routes[] = {
+        {"GET", "/v1/stream", NULL, MNEMO_HTTP_SSE},
+    };
+    struct fx *f = *state;
+    struct mnemo_http_config cfg;
+    struct mnemo_err e = {0};
+    struct mnemo_http *h = NULL;
+    struct sse_client c = {0};
+    char sock[300];
+    pthread_t th;
+
+    tu_path(&f->m->su.dir, "t.sock", sock, sizeof sock);
+    mnemo_http_config_init(&cfg);
+    cfg.socket_path = sock;
+    cfg.sse_keepalive_ms = 50;
+    if (mnemo_http_start(&cfg, routes, 1, &h, &e) != 0)
+        fail_msg("http start: %s", e.msg);
+    f->w->http = h;
+    c.sock = sock;
+    pthread_mutex_init(&c.mu, NULL);
+    mnemo_strbuf_init(&c.got, 0);
+    assert_int_equal(pthread_create(&th, NULL, sse_main, &c), 0);
+    int64_t until = tu_now_ms() + WAIT_MS;
+    while (mnemo_http_sse_clients(h) < 1 && tu_now_ms() < until) {
+        struct timespec ts = {0, 5 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    assert_int_equal(mnemo_http_sse_clients(h), 1);
+
+    (void)append(f, "post-tool-use", f->sid,
+                 "{\"tool_name\":\"Write\",\"tool_input\":{\"file_path\":\"sse.c\","
+                 "\"content\":\"x\"}}");
+    start(f);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    mnemo_capture_stop(f->w->capture);
+    f->w->capture = NULL;
+    mnemo_http_stop(h, 1000);
+    f->w->http = NULL;
+
+    const char *got = c.got.data ? c.got.data : "";
+    static const char head[] = "event: observation.created\ndata: ";
+    const char *ev = strstr(got, head);
+    if (ev == NULL)
+        fail_msg("no observation.created in: %s", got);
+    const char *line_end = strchr(ev + sizeof head - 1, '\n');
+    assert_non_null(line_end);
+    json_t *j =
+        json_loadb(ev + sizeof head - 1, (size_t)(line_end - ev - (sizeof head - 1)), 0, NULL);
+    assert_non_null(j);
+    assert_true(json_integer_value(json_object_get(j, "id")) > 0);
+    assert_string_equal(json_string_value(json_object_get(j, "title")), "Created sse.c");
+    assert_string_equal(json_string_value(json_object_get(j, "type")), "change");
+    assert_string_equal(json_string_value(json_object_get(j, "project")), "proj");
+    json_decref(j);
+    assert_non_null(
+        strstr(got, "event: queue.status\ndata: {\"pending\":0,\"failed\":0,\"done\":1}"));
+    mnemo_strbuf_release(&c.got);
+    pthread_mutex_destroy(&c.mu);
+}
+
 /* ---- crash safety ------------------------------------------------------------------------ */
 
 /*
@@ -399,9 +502,13 @@ int main(void)
         T(test_service_capture_dead_letters_a_poison_event_and_goes_on),
         T(test_service_capture_never_stores_a_secret_from_a_payload),
         T(test_service_capture_finds_the_project_from_the_working_directory),
+        T(test_service_capture_publishes_new_observations_and_queue_status),
         T(test_service_capture_retry_after_a_midway_failure_duplicates_nothing),
         T(test_service_capture_start_needs_a_store_and_privacy),
     };
 #undef T
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    curl_global_cleanup();
+    return rc;
 }
