@@ -403,6 +403,12 @@ static void test_service_maint_scheduler_runs_on_its_timers_and_stops_promptly(v
     /* The recalculation replaced the bogus importance. */
     assert_int_equal(query(f->w->st, "SELECT count(*) FROM observations WHERE importance = 99"), 0);
 
+    /* Both timers re-armed from their intervals (at least a minute): no run in between. */
+    mnemo_clock_sleep_ms(300);
+    mnemo_maint_stats(f->m, &s);
+    assert_int_equal(s.runs, 1);
+    assert_int_equal(s.score_runs, 1);
+
     /* The next runs are a minute and an hour away: stop must not wait for them. */
     assert_true(stop_ms(f) < 1000);
 }
