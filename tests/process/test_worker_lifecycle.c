@@ -401,6 +401,44 @@ static void test_worker_rotates_an_oversized_log_at_start(void **state)
     assert_true(file_contains(log, "worker stopped"));
 }
 
+static void test_worker_rotates_its_log_while_running(void **state)
+{
+    struct fixture *f = *state;
+    char cfg[700], log[700], old[700];
+
+    assert_int_equal(mkdir(f->home, 0700), 0);
+    snprintf(cfg, sizeof cfg, "%s/config.json", f->home);
+    /* At debug the server logs every refused request: a cheap way to fill the log. */
+    const char *json = "{\"log.max_bytes\": 65536}";
+    tu_file_write(cfg, json, strlen(json));
+    f->env[2] = (char *)"MNEMO_LOG_LEVEL=debug";
+    snprintf(log, sizeof log, "%s/logs/worker.log", f->home);
+    snprintf(old, sizeof old, "%s/logs/worker.log.1", f->home);
+
+    struct cu_result r = run(f, "start", NULL);
+    cu_expect_status(&r, 0);
+    cu_result_free(&r);
+    wait_ready(f, tu_now_ms());
+
+    int64_t end = tu_now_ms() + READY_WAIT_MS;
+    while (tu_file_size(old) < 0) {
+        if (tu_now_ms() > end)
+            fail_msg("no rotation: worker.log is %lld bytes", (long long)tu_file_size(log));
+        for (int i = 0; i < 100; i++)
+            http_get(f->sock, "http://localhost/v1/no-such-route", NULL);
+        usleep(50000);
+    }
+    assert_true(tu_file_size(old) >= 65536);
+    assert_int_equal(mode_of(log), 0600);
+    /* The worker writes into the new file from now on. */
+    assert_true(file_contains(log, "log rotated"));
+
+    r = run(f, "stop", NULL);
+    cu_expect_status(&r, 0);
+    cu_result_free(&r);
+    assert_true(file_contains(log, "worker stopped"));
+}
+
 static void test_worker_status_of_no_worker_exits_1(void **state)
 {
     struct fixture *f = *state;
@@ -440,6 +478,7 @@ int main(void)
             teardown),
         cmocka_unit_test_setup_teardown(test_worker_rotates_an_oversized_log_at_start, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_worker_rotates_its_log_while_running, setup, teardown),
         cmocka_unit_test_setup_teardown(test_worker_status_of_no_worker_exits_1, setup, teardown),
     };
     curl_global_init(CURL_GLOBAL_DEFAULT);
