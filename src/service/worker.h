@@ -120,7 +120,10 @@ struct mnemo_worker_options {
  * listeners) with err set. Errors after the listener is up do not return: they put the
  * worker in status ERROR and it keeps answering /v1/health until stopped.
  * With options->daemon the calling process returns 0 once the daemon's listener answers
- * (or an error if it failed to start), and the daemon itself never returns here.
+ * (or an error if it failed to start), and the daemon itself never returns here (it exits 0
+ * after a clean shutdown, 1 otherwise). The caller must then be single-threaded: it forks.
+ * options->home must be absolute (a daemon works from "/"). The lifecycle signals (TERM, INT,
+ * HUP, PIPE) are blocked for the run and the previous mask is restored before it returns.
  */
 int mnemo_worker_run(const struct mnemo_worker_options *options, struct mnemo_err *err);
 
