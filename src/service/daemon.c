@@ -9,6 +9,7 @@
  */
 #include "service/daemon.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -356,15 +357,37 @@ void mnemo__worker_report(int *fd, int rc, const struct mnemo_err *err)
     *fd = -1;
 }
 
-/* Closes every descriptor from lowest up: close_range, or a /proc/self/fd walk without it. */
+/*
+ * Closes every descriptor from lowest up: close_range (Linux 5.9), else a walk of
+ * /proc/self/fd (numbers first, closing after the walk so the directory's own descriptor is
+ * not pulled from under readdir), else every number below the descriptor limit.
+ */
 static void close_from(int lowest)
 {
     if (close_range((unsigned)lowest, ~0U, 0) == 0)
         return;
-    int limit = (int)sysconf(_SC_OPEN_MAX);
+    DIR *d = opendir("/proc/self/fd");
+    if (d != NULL) {
+        int fds[1024];
+        size_t n = 0;
+        int self = dirfd(d);
+        for (struct dirent *e = readdir(d); e != NULL && n < sizeof fds / sizeof fds[0];
+             e = readdir(d)) {
+            char *end = NULL;
+            long fd = strtol(e->d_name, &end, 10);
+            if (*end == '\0' && end != e->d_name && fd >= lowest && fd != self && fd <= INT_MAX)
+                fds[n++] = (int)fd;
+        }
+        closedir(d);
+        for (size_t i = 0; i < n; i++)
+            (void)close(fds[i]);
+        if (n < sizeof fds / sizeof fds[0])
+            return;
+    }
+    long limit = sysconf(_SC_OPEN_MAX);
     if (limit < 0 || limit > 65536)
         limit = 65536;
-    for (int fd = lowest; fd < limit; fd++)
+    for (int fd = lowest; fd < (int)limit; fd++)
         (void)close(fd);
 }
 
