@@ -15,6 +15,7 @@
 
 #include "memory/obs_json.h"
 #include "service/worker.h"
+#include "util/config.h"
 #include "util/fs.h"
 
 /* The worker's error codes by name, to turn {"error":{"code":"MNEMO_ENOTFOUND"}} back into
@@ -283,5 +284,38 @@ int mnemo__cli_obs_from_json(const json_t *j, struct mnemo_obs *o, char *msg, si
     o->importance = json_number_value(json_object_get(j, "importance"));
     const char *hash = json_string_value(json_object_get(j, "content_hash"));
     snprintf(o->content_hash, sizeof o->content_hash, "%s", hash != NULL ? hash : "");
+    return 0;
+}
+
+int mnemo__cli_privacy_open(struct mnemo_cli *cli, struct mnemo_privacy **out,
+                            struct mnemo_err *err)
+{
+    struct mnemo_config *c = NULL;
+    struct mnemo_privacy *p = NULL;
+    char path[MNEMO_CLI_PATH_MAX + 256];
+
+    *out = NULL;
+    if (mnemo__cli_home(cli) != 0)
+        return mnemo_err_set(err, MNEMO_EINVAL, "no mnemo home");
+    int rc = mnemo_config_load(cli->home, cli->log, &c, err);
+    if (rc == 0)
+        rc = mnemo_privacy_new(&p, err);
+    if (rc == 0) {
+        const char *file = mnemo_config_str(c, "privacy.rules_file");
+        if (file[0] != '\0') {
+            int n = file[0] == '/' ? snprintf(path, sizeof path, "%s", file)
+                                   : snprintf(path, sizeof path, "%s/%s", cli->home, file);
+            if (n < 0 || (size_t)n >= sizeof path)
+                rc = mnemo_err_set(err, MNEMO_EINVAL, "privacy.rules_file is too long");
+            else
+                rc = mnemo_privacy_load_rules_file(p, path, err);
+        }
+    }
+    mnemo_config_free(c);
+    if (rc != 0) {
+        mnemo_privacy_free(p);
+        return rc;
+    }
+    *out = p;
     return 0;
 }

@@ -20,6 +20,7 @@
 
 #include "cli/cli.h"
 #include "memory/obs.h"
+#include "memory/privacy.h"
 #include "util/err.h"
 
 /* How long the CLI waits to connect to the worker's socket before using the library. */
@@ -64,5 +65,15 @@ int mnemo__cli_query_add(char *path, size_t size, const char *key, const char *v
  * Returns 0, or -1 with msg set (o released).
  */
 int mnemo__cli_obs_from_json(const json_t *j, struct mnemo_obs *o, char *msg, size_t msg_size);
+
+/*
+ * The redactor the worker uses: the built-in rules plus the user's privacy.rules_file from the
+ * config (a relative path is taken from the home), so text the CLI stores is cleaned the same
+ * on both paths. Returns 0 and *out (free with mnemo_privacy_free), or a negative code with
+ * err (a config or rules file that does not load is an error: running without the user's
+ * rules would store what they meant to keep out).
+ */
+int mnemo__cli_privacy_open(struct mnemo_cli *cli, struct mnemo_privacy **out,
+                            struct mnemo_err *err);
 
 #endif

@@ -341,7 +341,7 @@ int cmd_add(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, c
     memset(&sk, 0, sizeof sk);
     sk.cli = cli;
     mnemo_err_clear(&err);
-    int rc = mnemo_privacy_new(&sk.priv, &err);
+    int rc = mnemo__cli_privacy_open(cli, &sk.priv, &err);
     if (rc != 0) {
         status = mnemo__cli_fail_err(NULL, &err, rc);
         goto out;

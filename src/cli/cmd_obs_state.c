@@ -106,7 +106,7 @@ static int run_state(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, in
     /* The reason is stored text like any other: it is cleaned first. */
     if (reason != NULL) {
         struct mnemo_privacy *priv = NULL;
-        rc = mnemo_privacy_new(&priv, &err);
+        rc = mnemo__cli_privacy_open(cli, &priv, &err);
         if (rc == 0)
             rc = mnemo_privacy_redact(priv, reason, strlen(reason), &clean, NULL, NULL, &err);
         mnemo_privacy_free(priv);

@@ -325,6 +325,53 @@ static void test_cli_worker_stale_socket_means_the_library(void **state)
     assert_true(tu_now_ms() - t0 < 5000);
 }
 
+static void test_cli_worker_user_redaction_rules_apply_on_both_paths(void **state)
+{
+    struct fixture *f = *state;
+    char rules[700], cfg[700];
+
+    seed(f);
+    tu_path(&f->dir, "home/rules.json", rules, sizeof rules);
+    const char *text = "[{\"name\": \"acme_token\", \"pattern\": \"ACME-[0-9]{6}\"}]";
+    tu_file_write(rules, text, strlen(text));
+    /* Relative to the home, as the worker reads it. */
+    snprintf(cfg, sizeof cfg, "%s/config.json", f->home);
+    const char *conf = "{\"privacy.rules_file\": \"rules.json\"}";
+    tu_file_write(cfg, conf, strlen(conf));
+
+    struct cu_result r =
+        run_in(f, 1, NULL, "add", "--title", "library ACME-123456", "--type", "change", NULL);
+    cu_expect_status(&r, 0);
+    cu_result_free(&r);
+    r = run_in(f, 1, NULL, "archive", "1", "--reason", "old ACME-654321", NULL);
+    cu_expect_status(&r, 0);
+    cu_result_free(&r);
+    serve(f);
+    r = run_in(f, 0, NULL, "add", "--title", "worker ACME-222222", "--type", "change", NULL);
+    cu_expect_status(&r, 0);
+    cu_expect_contains(r.err, "worker answered");
+    cu_result_free(&r);
+
+    r = run_in(f, 0, NULL, "export", "--archived", NULL);
+    cu_expect_status(&r, 0);
+    cu_expect_contains(r.out, "library [REDACTED:acme_token]");
+    cu_expect_contains(r.out, "worker [REDACTED:acme_token]");
+    cu_expect_contains(r.out, "old [REDACTED:acme_token]");
+    cu_expect_lacks(r.out, "ACME-");
+    cu_result_free(&r);
+    stop_child(f);
+
+    /* A rules file that does not load stops the command instead of storing unredacted text. */
+    tu_file_write(rules, "[{", 2);
+    r = run_in(f, 1, NULL, "add", "--title", "must not be stored", "--type", "change", NULL);
+    cu_expect_status(&r, 1);
+    cu_expect_contains(r.err, "rules.json");
+    cu_result_free(&r);
+    r = run_in(f, 1, NULL, "list", "--json", NULL);
+    cu_expect_lacks(r.out, "must not be stored");
+    cu_result_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -334,6 +381,8 @@ int main(void)
             test_cli_worker_writes_through_the_worker_are_seen_by_the_library, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cli_worker_stale_socket_means_the_library, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_cli_worker_user_redaction_rules_apply_on_both_paths,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests_name("cli_worker", tests, NULL, NULL);
 }
