@@ -203,6 +203,25 @@ static void test_worker_with_a_broken_database_stays_up_reporting_error(void **s
     assert_int_equal(tu_file_size(f->pidfile), -1);
 }
 
+static void test_worker_refuses_a_malformed_tcp_address_and_leaves_nothing(void **state)
+{
+    struct fixture *f = *state;
+    const char *bad[] = {"nonsense", "127.0.0.1:", "127.0.0.1:70000", "[::1:80", "host:-1"};
+
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct cu_result r = run(f, "serve", "--tcp", bad[i], NULL);
+        cu_expect_status(&r, 1);
+        cu_expect_contains(r.err, "tcp.listen");
+        cu_expect_contains(r.err, bad[i]);
+        cu_result_free(&r);
+        assert_int_equal(tu_file_size(f->pidfile), -1);
+        assert_int_equal(tu_file_size(f->sock), -1);
+    }
+    pid_t pid = 1;
+    assert_int_equal(mnemo_worker_running_pid(f->home, &pid, NULL), 0);
+    assert_int_equal(pid, 0);
+}
+
 static void test_worker_refuses_a_token_file_others_can_read(void **state)
 {
     struct fixture *f = *state;
@@ -469,6 +488,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_worker_tcp_listener_answers_health, setup, teardown),
         cmocka_unit_test_setup_teardown(test_worker_with_a_broken_database_stays_up_reporting_error,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_worker_refuses_a_malformed_tcp_address_and_leaves_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_worker_refuses_a_token_file_others_can_read, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_worker_start_status_stop_through_the_cli, setup,
