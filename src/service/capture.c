@@ -271,16 +271,33 @@ static int write_fn(struct mnemo_conn *conn, void *arg, struct mnemo_err *err)
 
 /* ---- one event --------------------------------------------------------------------------- */
 
-/* Processes ev; returns 0 when it is done, or the error that makes this attempt fail. */
+/*
+ * Store errors that say nothing about the event: the database was busy past the deadline,
+ * the disk is full, the store is closing. Such an attempt is not counted (see process).
+ */
+static int store_transient(int rc)
+{
+    return rc == MNEMO_EBUSY || rc == MNEMO_ETIMEDOUT || rc == MNEMO_ENOSPC || rc == MNEMO_ECLOSED;
+}
+
+/*
+ * Processes ev; returns 0 when it is done, or the error that makes this attempt fail.
+ * *transient is set when the error came from the store and is one of store_transient's: the
+ * event is fine and must not move towards the dead letter because the database was busy for
+ * a while, so the caller leaves it pending and tries again later.
+ */
 static int process(struct mnemo_capture *c, const struct mnemo_event *ev,
-                   struct mnemo_extract_output *outs, struct mnemo_err *err)
+                   struct mnemo_extract_output *outs, int *transient, struct mnemo_err *err)
 {
     struct mnemo_worker *w = c->w;
     struct event_ctx x;
     size_t nouts = 0;
+    *transient = 0;
     int rc = resolve(c, ev, &x, err);
-    if (rc != 0)
+    if (rc != 0) {
+        *transient = store_transient(rc);
         goto out;
+    }
 
     struct mnemo_extract_input in = {
         .event_id = ev->id,
@@ -298,8 +315,10 @@ static int process(struct mnemo_capture *c, const struct mnemo_event *ev,
         rc = mnemo_extractor_run(c->x[i], &in, &outs[i], err);
         if (rc == 0)
             rc = clean_output(w->priv, &outs[i], err);
-        if (rc == 0)
+        if (rc == 0) {
             rc = write_summary(c, ev, &x, &outs[i], err);
+            *transient = store_transient(rc);
+        }
         if (rc != 0)
             goto out;
     }
@@ -315,6 +334,7 @@ static int process(struct mnemo_capture *c, const struct mnemo_event *ev,
     a->now = mnemo_clock_wall_ms();
     rc =
         mnemo_store_write(w->st, "capture event", MNEMO_STORE_TIMEOUT_DEFAULT_MS, write_fn, a, err);
+    *transient = store_transient(rc);
     if (rc == 0) {
         for (size_t i = 0; i < a->n; i++) {
             if (a->created[i].duplicate)
@@ -359,11 +379,16 @@ static void fail(struct mnemo_capture *c, const struct mnemo_event *ev, int rc,
 
 /* ---- the thread -------------------------------------------------------------------------- */
 
-/* One pass over everything pending. Returns the number of events handled. */
+/*
+ * One pass over everything pending. Returns the number of events handled. A transient store
+ * error ends the pass (the rest would most likely hit it too); the next pass starts after the
+ * idle wait.
+ */
 static int64_t sweep(struct mnemo_capture *c, struct mnemo_event *batch,
                      struct mnemo_extract_output *outs)
 {
     int64_t cursor = 0, handled = 0;
+    int stalled = 0;
     for (;;) {
         struct mnemo_err err = {0};
         size_t n = 0;
@@ -374,20 +399,26 @@ static int64_t sweep(struct mnemo_capture *c, struct mnemo_event *batch,
             return handled;
         }
         for (size_t i = 0; i < n; i++) {
-            if (!atomic_load(&c->stop)) {
+            if (!stalled && !atomic_load(&c->stop)) {
                 struct mnemo_err perr = {0};
-                rc = process(c, &batch[i], outs, &perr);
-                if (rc == 0)
+                int transient = 0;
+                rc = process(c, &batch[i], outs, &transient, &perr);
+                if (rc == 0) {
                     atomic_fetch_add(&c->processed, 1);
-                else
+                } else if (transient) {
+                    log_event(c, MNEMO_LOG_WARN, "capture: store unavailable; will try again",
+                              &batch[i], mnemo_err_text(&perr, rc));
+                    stalled = 1;
+                } else {
                     fail(c, &batch[i], rc, &perr);
+                }
                 atomic_store(&c->last_run_ms, mnemo_clock_wall_ms());
                 handled++;
             }
             cursor = batch[i].id;
             mnemo_event_release(&batch[i]);
         }
-        if (n < BATCH || atomic_load(&c->stop))
+        if (n < BATCH || stalled || atomic_load(&c->stop))
             return handled;
     }
 }

@@ -4,8 +4,11 @@
  * with the privacy pass (memory/obs_json.h), writes the observations (dedup by content hash),
  * summary, vectors and index entries, and marks the event done in the same write transaction
  * as the rows it produced. A failed attempt is recorded (mnemo_events_fail); after
- * MNEMO_EVENTS_MAX_ATTEMPTS the event is dead-lettered and counted. Each new observation is
- * published on the SSE stream ("observation.created") and queue changes as "queue.status".
+ * MNEMO_EVENTS_MAX_ATTEMPTS the event is dead-lettered and counted. A failure that says
+ * nothing about the event (the store busy past its deadline, disk full, store closing) is
+ * logged and not counted: the event stays pending and is tried again a second later. Each new
+ * observation is published on the SSE stream ("observation.created") and queue changes as
+ * "queue.status".
  *
  * Ownership: created and freed by the worker; borrows the worker's store, privacy, embedder,
  * index and http server.

@@ -6,6 +6,7 @@
 #include "memutil.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <time.h>
 
@@ -120,12 +121,92 @@ static void test_service_capture_threads_concurrent_appends_are_each_processed_o
     free(w);
 }
 
+/* ---- a busy store ------------------------------------------------------------------------ */
+
+/* Longer than the capture thread's write deadline (MNEMO_STORE_TIMEOUT_DEFAULT_MS). */
+#define HOLD_MS (MNEMO_STORE_TIMEOUT_DEFAULT_MS + 1500)
+
+struct holder {
+    struct mnemo_store *st;
+    atomic_int holding;
+    int rc;
+};
+
+static int hold_fn(struct mnemo_conn *conn, void *arg, struct mnemo_err *err)
+{
+    struct holder *h = arg;
+    (void)conn;
+    (void)err;
+    atomic_store(&h->holding, 1);
+    struct timespec ts = {HOLD_MS / 1000, (HOLD_MS % 1000) * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    return 0;
+}
+
+static void *hold_main(void *arg)
+{
+    struct holder *h = arg;
+    struct mnemo_err e = {0};
+    h->rc = mnemo_store_write(h->st, "test hold", HOLD_MS * 4, hold_fn, h, &e);
+    return NULL;
+}
+
+static void test_service_capture_threads_a_busy_store_costs_no_attempt(void **state)
+{
+    struct mu_search_fixture *m = *state;
+    struct mnemo_privacy *priv = NULL;
+    struct mnemo_err e = {0};
+    struct mnemo_session s;
+    struct mnemo_worker *w = calloc(1, sizeof *w);
+    struct holder h = {.st = m->st};
+    pthread_t th;
+    assert_non_null(w);
+    assert_int_equal(mnemo_privacy_new(&priv, &e), 0);
+    assert_int_equal(
+        mnemo_session_start(m->st, "claude", "sess-B", "proj", "/nowhere", 0, &s, NULL, &e), 0);
+    assert_int_equal(mnemo_events_append(m->st, "claude", "sess-B", s.id, "post-tool-use",
+                                         "{\"tool_name\":\"Write\",\"tool_input\":{"
+                                         "\"file_path\":\"busy.c\",\"content\":\"x\"}}",
+                                         0, NULL, &e),
+                     0);
+    w->st = m->st;
+    w->priv = priv;
+    w->emb = m->emb;
+    w->vx = m->vx;
+
+    /* another writer holds the store past the capture thread's deadline */
+    assert_int_equal(pthread_create(&th, NULL, hold_main, &h), 0);
+    while (!atomic_load(&h.holding)) {
+        struct timespec ts = {0, 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    if (mnemo_capture_start(w, &w->capture, &e) != 0)
+        fail_msg("start: %s", e.msg);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    assert_int_equal(h.rc, 0);
+    wait_done(w, 1);
+    mnemo_capture_stop(w->capture);
+
+    /* the event went through once the store was free, and no attempt was charged to it */
+    struct mnemo_event *list = NULL;
+    size_t n = 0;
+    assert_int_equal(mnemo_events_list(m->st, "done", 10, &list, &n, &e), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(list[0].attempts, 0);
+    assert_null(list[0].last_error);
+    mnemo_events_list_free(list, n);
+    mnemo_privacy_free(priv);
+    free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(
             test_service_capture_threads_concurrent_appends_are_each_processed_once,
             mu_search_setup, mu_search_teardown),
+        cmocka_unit_test_setup_teardown(test_service_capture_threads_a_busy_store_costs_no_attempt,
+                                        mu_search_setup, mu_search_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
