@@ -361,11 +361,91 @@ out:
     return status;
 }
 
+/* The JSON keys of the fields edit may change, by mask bit. */
+static const struct {
+    const char *key;
+    unsigned bit;
+} edit_keys[] = {
+    {"type", MNEMO_OBS_F_TYPE},
+    {"scope", MNEMO_OBS_F_SCOPE},
+    {"title", MNEMO_OBS_F_TITLE},
+    {"subtitle", MNEMO_OBS_F_SUBTITLE},
+    {"narrative", MNEMO_OBS_F_NARRATIVE},
+    {"facts", MNEMO_OBS_F_FACTS},
+    {"concepts", MNEMO_OBS_F_CONCEPTS},
+    {"files_read", MNEMO_OBS_F_FILES_READ},
+    {"files_modified", MNEMO_OBS_F_FILES_MODIFIED},
+    {"project", MNEMO_OBS_F_PROJECT},
+};
+
+/*
+ * `mnemo edit` through the worker: PATCH with only the fields given (the worker cleans them).
+ * Returns 0 with the updated observation's JSON in *after, MNEMO_ECLOSED, or a code with err.
+ */
+static int edit_worker(struct mnemo_cli *cli, int64_t id, const struct obs_args *a, json_t **after,
+                       struct mnemo_err *err)
+{
+    char path[64];
+    json_t *ans = NULL;
+
+    json_t *all = mnemo_obs_to_json(&a->o);
+    json_t *body = json_object();
+    for (size_t i = 0; all != NULL && body != NULL && i < sizeof edit_keys / sizeof edit_keys[0];
+         i++) {
+        if ((a->mask & edit_keys[i].bit) &&
+            json_object_set(body, edit_keys[i].key, json_object_get(all, edit_keys[i].key)) != 0) {
+            json_decref(body);
+            body = NULL;
+        }
+    }
+    json_decref(all);
+    if (body == NULL)
+        return mnemo_err_set(err, MNEMO_ENOMEM, "out of memory");
+    snprintf(path, sizeof path, "/v1/observations/%lld", (long long)id);
+    int rc = mnemo__cli_worker_json(cli, "PATCH", path, body, &ans, err);
+    json_decref(body);
+    if (rc != 0)
+        return rc;
+    *after = json_incref(json_object_get(ans, "observation"));
+    json_decref(ans);
+    return *after != NULL ? 0 : mnemo_err_set(err, MNEMO_EIO, "the worker sent no observation");
+}
+
+/* The same through the library: clean, update, re-embed. MNEMO_CLI_FAIL when printed. */
+static int edit_library(struct mnemo_cli *cli, int64_t id, struct obs_args *a, json_t **after,
+                        struct mnemo_err *err)
+{
+    struct mnemo_cli_mem m;
+    struct mnemo_obs o;
+
+    if (mnemo__cli_mem_open(cli, MNEMO_CLI_MEM_EMBED, &m) != 0)
+        return MNEMO_CLI_FAIL;
+    int rc = mnemo__cli_privacy_open(cli, &m.priv, err);
+    if (rc == 0)
+        rc = mnemo_obs_clean(m.priv, &a->o, err);
+    if (rc == 0)
+        rc = mnemo_obs_update(m.st, id, a->mask, &a->o, &o, err);
+    if (rc == 0) {
+        *after = mnemo_obs_to_json(&o);
+        mnemo_obs_release(&o);
+        int erc = mnemo_search_embed_obs(m.st, NULL, m.emb, id, 0, err);
+        if (erc != 0 && erc != MNEMO_EINVAL) { /* EINVAL: embeddings are off */
+            mnemo__cli_fail("updated #%lld but could not embed it (run `mnemo reembed`): %s",
+                            (long long)id, mnemo_err_text(err, erc));
+            json_decref(*after);
+            *after = NULL;
+            rc = MNEMO_CLI_FAIL;
+        } else if (*after == NULL) {
+            rc = mnemo_err_set(err, MNEMO_ENOMEM, "out of memory");
+        }
+    }
+    mnemo__cli_mem_close(cli, &m);
+    return rc;
+}
+
 int cmd_edit(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv)
 {
     struct obs_args a;
-    struct mnemo_cli_mem m;
-    struct mnemo_obs after;
     struct mnemo_err err;
     int64_t id;
 
@@ -396,31 +476,24 @@ int cmd_edit(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, 
             goto out;
         }
     }
-    if (mnemo__cli_mem_open(cli, MNEMO_CLI_MEM_PRIVACY | MNEMO_CLI_MEM_EMBED, &m) != 0) {
-        status = MNEMO_CLI_FAIL;
-        goto out;
-    }
+    json_t *after = NULL;
     mnemo_err_clear(&err);
-    int rc = mnemo_obs_clean(m.priv, &a.o, &err);
-    if (rc == 0)
-        rc = mnemo_obs_update(m.st, id, a.mask, &a.o, &after, &err);
-    if (rc == MNEMO_ENOTFOUND) {
-        status = mnemo__cli_fail("no observation #%lld", (long long)id);
-    } else if (rc != 0) {
-        status = mnemo__cli_fail_err(NULL, &err, rc);
-    } else {
-        rc = mnemo_search_embed_obs(m.st, NULL, m.emb, id, 0, &err);
-        if (rc != 0 && rc != MNEMO_EINVAL)
-            status = mnemo__cli_fail("updated #%lld but could not embed it (run `mnemo reembed`): "
-                                     "%s",
-                                     (long long)id, mnemo_err_text(&err, rc));
-        else if (a.json)
-            status = mnemo__cli_print_json(mnemo_obs_to_json(&after));
-        else
-            printf("updated #%lld\n", (long long)id);
-        mnemo_obs_release(&after);
+    int rc = edit_worker(cli, id, &a, &after, &err);
+    if (rc == MNEMO_ECLOSED) {
+        mnemo_err_clear(&err);
+        rc = edit_library(cli, id, &a, &after, &err);
     }
-    mnemo__cli_mem_close(cli, &m);
+    if (rc == MNEMO_CLI_FAIL)
+        status = MNEMO_CLI_FAIL;
+    else if (rc == MNEMO_ENOTFOUND)
+        status = mnemo__cli_fail("no observation #%lld", (long long)id);
+    else if (rc != 0)
+        status = mnemo__cli_fail_err(NULL, &err, rc);
+    else if (a.json)
+        status = mnemo__cli_print_json(json_incref(after));
+    else
+        printf("updated #%lld\n", (long long)id);
+    json_decref(after);
 out:
     mnemo_obs_release(&a.o);
     return status;

@@ -236,6 +236,29 @@ static void test_cli_worker_writes_through_the_worker_are_seen_by_the_library(vo
     cu_expect_contains(r.out, "\"id\":6");
     cu_result_free(&r);
 
+    /* edit: a PATCH of the given fields; the library sees the change. */
+    r = run_in(f, 0, NULL, "edit", "5", "--title", "renamed through the worker", "--fact",
+               "one fact", NULL);
+    cu_expect_status(&r, 0);
+    cu_expect_contains(r.err, "method=PATCH path=/v1/observations/5 status=200");
+    assert_string_equal(r.out, "updated #5\n");
+    cu_result_free(&r);
+    r = run_in(f, 1, NULL, "show", "5", "--json", NULL);
+    cu_expect_contains(r.out, "\"title\":\"renamed through the worker\"");
+    cu_expect_contains(r.out, "\"facts\":[\"one fact\"]");
+    cu_expect_contains(r.out, "\"type\":\"change\"");
+    cu_result_free(&r);
+    r = run_in(f, 0, NULL, "edit", "5", "--narrative", "worker json", "--json", NULL);
+    cu_expect_contains(r.out, "\"narrative\":\"worker json\"");
+    cu_expect_contains(r.out, "\"title\":\"renamed through the worker\"");
+    cu_result_free(&r);
+    r = run_in(f, 0, NULL, "edit", "99", "--title", "x", NULL);
+    l = run_in(f, 1, NULL, "edit", "99", "--title", "x", NULL);
+    cu_expect_status(&r, 1);
+    expect_same("edit 99", &r, &l, 0);
+    cu_result_free(&r);
+    cu_result_free(&l);
+
     r = run_in(f, 0, NULL, "archive", "4", "--reason", "done", NULL);
     cu_expect_status(&r, 0);
     assert_string_equal(r.out, "archived #4\n");
