@@ -212,6 +212,23 @@ static void run_once(struct mnemo_maint *m, int64_t deadline_ns, struct mnemo_ma
     r->duration_ms = (mnemo_clock_mono_ns() - t0) / MNEMO_NS_PER_MS;
 }
 
+/*
+ * Sends the report to the event stream. Under mu, so that once mnemo_maint_detach_http has
+ * returned no publish is running or can start, and the server may be stopped and freed.
+ * mnemo_http_publish never blocks (full client queues drop the client), so holding mu is brief.
+ */
+static void publish(struct mnemo_maint *m, const struct mnemo_maint_report *r)
+{
+    json_t *j = mnemo_maint_report_json(r);
+    if (j == NULL)
+        return;
+    pthread_mutex_lock(&m->mu);
+    if (m->http != NULL && atomic_load(&m->w->status) != MNEMO_WORKER_STOPPING)
+        (void)mnemo_http_publish(m->http, "maintenance.ran", j);
+    pthread_mutex_unlock(&m->mu);
+    json_decref(j);
+}
+
 int mnemo_maint_run(struct mnemo_maint *m, int64_t deadline_ns, struct mnemo_maint_report *out,
                     struct mnemo_err *err)
 {
@@ -226,10 +243,13 @@ int mnemo_maint_run(struct mnemo_maint *m, int64_t deadline_ns, struct mnemo_mai
             mnemo__maint_wait_until(&m->run_cv, &m->mu, deadline_ns);
         if (m->run_seq == seq) {
             pthread_mutex_unlock(&m->mu);
+            memset(&r, 0, sizeof r);
+            r.rc = MNEMO_ETIMEDOUT;
+            snprintf(r.error, sizeof r.error,
+                     "the maintenance run in progress did not finish by the deadline");
             if (out)
-                memset(out, 0, sizeof *out);
-            return mnemo_err_set(err, MNEMO_ETIMEDOUT,
-                                 "the maintenance run in progress did not finish by the deadline");
+                *out = r;
+            return mnemo_err_set(err, r.rc, "%s", r.error);
         }
         r = m->stats.last;
         pthread_mutex_unlock(&m->mu);
@@ -251,12 +271,7 @@ int mnemo_maint_run(struct mnemo_maint *m, int64_t deadline_ns, struct mnemo_mai
         pthread_cond_broadcast(&m->reembed_cv);
         pthread_mutex_unlock(&m->mu);
         log_report(m->w->log, &r);
-        if (m->w->http != NULL) {
-            json_t *j = mnemo_maint_report_json(&r);
-            if (j != NULL)
-                (void)mnemo_http_publish(m->w->http, "maintenance.ran", j);
-            json_decref(j);
-        }
+        publish(m, &r);
     }
     if (out)
         *out = r;
@@ -368,6 +383,7 @@ int mnemo_maint_start(struct mnemo_worker *w, struct mnemo_maint **out, struct m
     if (m == NULL)
         return mnemo_err_set(err, MNEMO_ENOMEM, "out of memory for maintenance");
     m->w = w;
+    m->http = w->http;
     m->started_mono_ns = mnemo_clock_mono_ns();
     m->reembed_wake = 1;
     if (pthread_mutex_init(&m->mu, NULL) != 0) {
@@ -394,6 +410,15 @@ int mnemo_maint_start(struct mnemo_worker *w, struct mnemo_maint **out, struct m
     }
     *out = m;
     return 0;
+}
+
+void mnemo_maint_detach_http(struct mnemo_maint *m)
+{
+    if (m == NULL)
+        return;
+    pthread_mutex_lock(&m->mu);
+    m->http = NULL;
+    pthread_mutex_unlock(&m->mu);
 }
 
 void mnemo_maint_reembed_wake(struct mnemo_maint *m)

@@ -77,12 +77,21 @@ int mnemo_maint_start(struct mnemo_worker *w, struct mnemo_maint **out, struct m
  * checkpoint when the WAL has reached the store's threshold. Deletions go in small batches
  * (memory/retention.h) and the vector index loses the deleted ids. The deadline and a stop
  * are checked between batches; the first error stops the run. Publishes "maintenance.ran"
- * with the report when the worker has an HTTP server, and wakes the re-embedder.
+ * with the report when the worker had an HTTP server at start (until mnemo_maint_detach_http
+ * or status STOPPING), and wakes the re-embedder.
  * out (may be NULL) gets the report. Returns out->rc: 0, MNEMO_ETIMEDOUT (deadline; what was
  * done stays done), MNEMO_ECLOSED (stopping), or the failing step's error (err names it).
  */
 int mnemo_maint_run(struct mnemo_maint *m, int64_t deadline_ns, struct mnemo_maint_report *out,
                     struct mnemo_err *err);
+
+/*
+ * Stops publishing to the worker's HTTP server (taken from w->http at start): once this
+ * returns, no "maintenance.ran" publish is in progress or will start, so the server may be
+ * stopped and freed while maintenance still runs. Call it before mnemo_http_stop. Runs keep
+ * working; only the event is no longer sent. NULL is a no-op.
+ */
+void mnemo_maint_detach_http(struct mnemo_maint *m);
 
 /* Wakes the re-embedder (after the embedding model changed, or to re-check for gaps). */
 void mnemo_maint_reembed_wake(struct mnemo_maint *m);

@@ -31,6 +31,7 @@ struct mnemo_maint {
     int64_t run_seq;           /* runs finished (waiters watch it change) */
     int reembed_wake;          /* work may be waiting for the re-embedder */
     struct mnemo_maint_stats stats;
+    struct mnemo_http *http; /* where "maintenance.ran" goes; NULL once detached */
 };
 
 /* Waits on cv (under mu, held) until deadline_ns (monotonic, absolute). */

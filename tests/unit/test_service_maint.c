@@ -7,7 +7,10 @@
  */
 #include "memutil.h"
 
+#include <stdatomic.h>
 #include <string.h>
+
+#include <curl/curl.h>
 
 #include "embed/embed.h"
 #include "memory/events.h"
@@ -16,10 +19,12 @@
 #include "memory/session.h"
 #include "search/hybrid.h"
 #include "search/vindex.h"
+#include "service/http.h"
 #include "service/maint.h"
 #include "service/worker.h"
 #include "util/clock.h"
 #include "util/config.h"
+#include "util/strbuf.h"
 
 #define DAY INT64_C(86400000)
 
@@ -544,11 +549,107 @@ static void test_service_maint_stop_during_a_large_cleanup_is_prompt(void **stat
                   (long long)left);
 }
 
+/* ---- the event stream -----------------------------------------------------------------------
+ */
+
+struct sse_reader {
+    char url_sock[300];
+    pthread_t thread;
+    pthread_mutex_t mu;
+    struct mnemo_strbuf got;
+    atomic_int quit;
+};
+
+static size_t sse_sink(char *p, size_t sz, size_t n, void *ud)
+{
+    struct sse_reader *r = ud;
+    if (atomic_load(&r->quit))
+        return 0; /* aborts the transfer */
+    pthread_mutex_lock(&r->mu);
+    int rc = mnemo_strbuf_append(&r->got, p, sz * n);
+    pthread_mutex_unlock(&r->mu);
+    return rc == 0 ? sz * n : 0;
+}
+
+static void *sse_main(void *arg)
+{
+    struct sse_reader *r = arg;
+    CURL *c = curl_easy_init();
+    if (c == NULL)
+        return NULL;
+    curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, r->url_sock);
+    curl_easy_setopt(c, CURLOPT_URL, "http://localhost/v1/stream");
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sse_sink);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+    (void)curl_easy_perform(c);
+    curl_easy_cleanup(c);
+    return NULL;
+}
+
+static int sse_has(struct sse_reader *r, const char *needle)
+{
+    pthread_mutex_lock(&r->mu);
+    int yes = strstr(mnemo_strbuf_str(&r->got), needle) != NULL;
+    pthread_mutex_unlock(&r->mu);
+    return yes;
+}
+
+static void test_service_maint_run_is_published_on_the_event_stream(void **state)
+{
+    struct fixture *f = *state;
+    static const struct mnemo_http_route routes[] = {
+        {"GET", "/v1/stream", NULL, MNEMO_HTTP_SSE},
+    };
+    struct sse_reader r;
+    memset(&r, 0, sizeof r);
+    tu_path(&f->s->su.dir, "mnemo.sock", r.url_sock, sizeof r.url_sock);
+    struct mnemo_http_config hc;
+    mnemo_http_config_init(&hc);
+    hc.socket_path = r.url_sock;
+    hc.log = f->w->log;
+    struct mnemo_http *h = NULL;
+    struct mnemo_err e = {0};
+    if (mnemo_http_start(&hc, routes, 1, &h, &e) != 0)
+        fail_msg("http: %s", e.msg);
+    f->w->http = h;
+    configure(f, NULL);
+    start(f);
+
+    assert_int_equal(pthread_mutex_init(&r.mu, NULL), 0);
+    mnemo_strbuf_init(&r.got, 0);
+    assert_int_equal(pthread_create(&r.thread, NULL, sse_main, &r), 0);
+    int64_t until = tu_now_ms() + 10000;
+    while (mnemo_http_sse_clients(h) < 1 && tu_now_ms() < until)
+        mnemo_clock_sleep_ms(5);
+    assert_int_equal(mnemo_http_sse_clients(h), 1);
+
+    struct mnemo_maint_report rep;
+    assert_int_equal(mnemo_maint_run(f->m, 0, &rep, &e), 0);
+    until = tu_now_ms() + 10000;
+    while (!sse_has(&r, "\"wal_bytes_after\"") && tu_now_ms() < until)
+        mnemo_clock_sleep_ms(5);
+    assert_true(sse_has(&r, "event: maintenance.ran\ndata: {"));
+    assert_true(sse_has(&r, "\"optimized\":true"));
+    assert_true(sse_has(&r, "\"ok\":true"));
+
+    /* The shutdown order: detach, stop the server, and maintenance still runs safely. */
+    mnemo_maint_detach_http(f->m);
+    atomic_store(&r.quit, 1);
+    mnemo_http_stop(h, 1000);
+    f->w->http = NULL;
+    pthread_join(r.thread, NULL);
+    assert_int_equal(mnemo_maint_run(f->m, 0, &rep, &e), 0);
+    mnemo_strbuf_release(&r.got);
+    pthread_mutex_destroy(&r.mu);
+}
+
 static void test_service_maint_stop_of_null_is_a_no_op(void **state)
 {
     (void)state;
     mnemo_maint_stop(NULL);
     mnemo_maint_reembed_wake(NULL);
+    mnemo_maint_detach_http(NULL);
 }
 
 int main(void)
@@ -564,6 +665,7 @@ int main(void)
         T(test_service_maint_stop_mid_reembed_is_prompt_and_resumes),
         T(test_service_maint_concurrent_runs_never_clean_twice),
         T(test_service_maint_stop_during_a_large_cleanup_is_prompt),
+        T(test_service_maint_run_is_published_on_the_event_stream),
         cmocka_unit_test(test_service_maint_stop_of_null_is_a_no_op),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
