@@ -154,13 +154,15 @@ int route_stats_get(void *ctx, const struct mnemo_http_req *req, struct mnemo_ht
     json_t *prompts;
     json_t *sessions = session_counts(w->st, &prompts);
     json_t *j = json_pack(
-        "{s:{s:I,s:I,s:I,s:I,s:o,s:o},s:o?,s:o?,s:{s:I,s:I,s:I,s:I},s:I,s:{s:s,s:s,s:i,s:b},"
-        "s:I,s:I}",
+        "{s:{s:I,s:I,s:I,s:I,s:o,s:o,s:o},s:o,s:o?,s:o?,s:{s:I,s:I,s:I,s:I},s:I,"
+        "s:{s:s,s:s,s:i,s:b},s:I,s:I}",
         "observations", "total", (json_int_t)os.total, "live", (json_int_t)os.live, "archived",
         (json_int_t)os.archived, "superseded", (json_int_t)os.superseded, "by_type",
         group_json(os.by_type, os.n_by_type), "by_project",
-        group_json(os.by_project, os.n_by_project), "sessions", sessions, "prompts", prompts,
-        "queue", "pending", (json_int_t)es.pending, "done", (json_int_t)es.done, "failed",
+        group_json(os.by_project, os.n_by_project), "by_scope",
+        group_json(os.by_scope, os.n_by_scope), "vectors",
+        group_json(os.vectors_by_model, os.n_vectors_by_model), "sessions", sessions, "prompts",
+        prompts, "queue", "pending", (json_int_t)es.pending, "done", (json_int_t)es.done, "failed",
         (json_int_t)es.failed, "oldest_pending_at", (json_int_t)es.oldest_pending_ms, "uptime_ms",
         (json_int_t)((mnemo_clock_mono_ns() - w->started_mono_ns) / 1000000), "embedder",
         "provider", embed_provider(w->emb), "model",

@@ -18,7 +18,7 @@
 
 struct import_state {
     json_t *errors; /* [{index, message}], at most ROUTES_IMPORT_MAX_ERRORS */
-    int64_t imported, skipped, failed;
+    int64_t imported, skipped_uuid, skipped_hash, failed;
 };
 
 static int note_error(struct import_state *s, int64_t index, const char *msg)
@@ -47,7 +47,8 @@ static int import_rows(struct mnemo_worker *w, struct mnemo_obs *rows, size_t n,
         return rc;
     }
     s->imported += res.imported;
-    s->skipped += res.skipped_uuid + res.skipped_hash;
+    s->skipped_uuid += res.skipped_uuid;
+    s->skipped_hash += res.skipped_hash;
     /* Rows were validated one by one before, so this is a row the store itself refused. */
     if (res.failed > 0) {
         s->failed += res.failed - 1;
@@ -202,10 +203,12 @@ int route_obs_import(void *ctx, const struct mnemo_http_req *req, struct mnemo_h
         mnemo__routes_fail_err(resp, rc, &err);
         return 0;
     }
-    return mnemo__routes_json(resp, 200,
-                              json_pack("{s:I,s:I,s:I,s:o}", "imported", (json_int_t)s.imported,
-                                        "skipped", (json_int_t)s.skipped, "failed",
-                                        (json_int_t)s.failed, "errors", s.errors));
+    return mnemo__routes_json(
+        resp, 200,
+        json_pack("{s:I,s:I,s:I,s:I,s:I,s:o}", "imported", (json_int_t)s.imported, "skipped",
+                  (json_int_t)(s.skipped_uuid + s.skipped_hash), "skipped_uuid",
+                  (json_int_t)s.skipped_uuid, "skipped_hash", (json_int_t)s.skipped_hash, "failed",
+                  (json_int_t)s.failed, "errors", s.errors));
 }
 
 /* ---- export ------------------------------------------------------------------------------- */

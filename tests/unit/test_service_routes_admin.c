@@ -90,6 +90,11 @@ static void test_routes_stats_counts_memory_queue_and_components(void **state)
                      2);
     assert_int_equal(json_integer_value(json_object_get(json_object_get(o, "by_project"), "p1")),
                      2);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(o, "by_scope"), "project")),
+                     3);
+    assert_int_equal(
+        json_integer_value(json_object_get(rt_get(f, "vectors"), mnemo_embed_model_id(f->w.emb))),
+        3);
     assert_int_equal(json_integer_value(json_object_get(rt_get(f, "queue"), "pending")), 1);
     json_t *e = rt_get(f, "embedder");
     assert_string_equal(json_string_value(json_object_get(e, "provider")), "hash");

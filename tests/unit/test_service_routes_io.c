@@ -41,6 +41,8 @@ static void test_routes_import_array_reports_each_bad_row_by_index(void **state)
                      200);
     assert_int_equal(json_integer_value(rt_get(f, "imported")), 0);
     assert_int_equal(json_integer_value(rt_get(f, "skipped")), 2);
+    assert_int_equal(json_integer_value(rt_get(f, "skipped_hash")), 2);
+    assert_int_equal(json_integer_value(rt_get(f, "skipped_uuid")), 0);
     assert_int_equal(json_integer_value(rt_get(f, "failed")), 0);
 }
 
@@ -121,6 +123,7 @@ static void test_routes_export_writes_every_format_as_an_attachment(void **state
     assert_int_equal(rt_call(f, route_obs_import, "/v1/observations/import", NULL, copy), 200);
     free(copy);
     assert_int_equal(json_integer_value(rt_get(f, "skipped")), 3);
+    assert_int_equal(json_integer_value(rt_get(f, "skipped_uuid")), 3);
 }
 
 static void test_routes_export_rejects_unknown_formats_and_bad_projects(void **state)
