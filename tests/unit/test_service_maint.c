@@ -460,6 +460,36 @@ static void test_service_maint_reembed_fills_missing_vectors_and_index(void **st
     mnemo_search_results_release(&res);
 }
 
+static int reembed_failed_with(const struct mnemo_maint_stats *s, int64_t n)
+{
+    return !s->reembed_running && s->reembed_pending == n;
+}
+
+static void test_service_maint_reembed_failure_is_logged_and_waits(void **state)
+{
+    /* An index of another dimension makes every embedding fail (as a changed model would
+     * before its index is rebuilt): the pass stops, says so, and leaves the gap counted. */
+    struct fixture *f = *state;
+    struct mnemo_vindex *other = NULL;
+    struct mnemo_err e = {0};
+    assert_int_equal(mnemo_vindex_open(16, MNEMO_VINDEX_FLOAT, &other, &e), 0);
+    f->w->vx = other;
+    configure(f, NULL);
+    import_many(f->w->st, "cannot embed", 3);
+    start(f);
+    struct mnemo_maint_stats s;
+    assert_true(wait_stats(f, reembed_failed_with, 3, 10000, &s));
+    assert_int_equal(s.reembedded, 0);
+    assert_int_equal(query(f->w->st, "SELECT count(*) FROM vectors"), 0);
+    assert_true(stop_ms(f) < 1000);
+    char *log = tu_file_read(f->s->su.log, 1 << 20, NULL);
+    assert_non_null(log);
+    assert_non_null(strstr(log, "background re-embedding failed"));
+    free(log);
+    mnemo_vindex_close(other);
+    f->w->vx = f->s->vx;
+}
+
 static void test_service_maint_stop_mid_reembed_is_prompt_and_resumes(void **state)
 {
     struct fixture *f = *state;
@@ -662,6 +692,7 @@ int main(void)
         cmocka_unit_test(test_service_maint_report_json_has_every_field),
         T(test_service_maint_scheduler_runs_on_its_timers_and_stops_promptly),
         T(test_service_maint_reembed_fills_missing_vectors_and_index),
+        T(test_service_maint_reembed_failure_is_logged_and_waits),
         T(test_service_maint_stop_mid_reembed_is_prompt_and_resumes),
         T(test_service_maint_concurrent_runs_never_clean_twice),
         T(test_service_maint_stop_during_a_large_cleanup_is_prompt),
