@@ -76,4 +76,13 @@ int mnemo__cli_obs_from_json(const json_t *j, struct mnemo_obs *o, char *msg, si
 int mnemo__cli_privacy_open(struct mnemo_cli *cli, struct mnemo_privacy **out,
                             struct mnemo_err *err);
 
+/*
+ * mnemo__cli_mem_open for the library path of a data command, configured as the worker would
+ * be: with MNEMO_CLI_MEM_PRIVACY the redactor of mnemo__cli_privacy_open, with
+ * MNEMO_CLI_MEM_EMBED the embedder of the embed.* settings (config.json and MNEMO_EMBED_*). On
+ * failure prints why and returns MNEMO_CLI_FAIL with m released; release m with
+ * mnemo__cli_mem_close.
+ */
+int mnemo__cli_mem_open_config(struct mnemo_cli *cli, unsigned flags, struct mnemo_cli_mem *m);
+
 #endif

@@ -234,7 +234,7 @@ static int store_library(struct sink *s, const struct mnemo_obs *o, struct mnemo
     struct mnemo_err err;
 
     if (!s->library) {
-        if (mnemo__cli_mem_open(s->cli, MNEMO_CLI_MEM_EMBED, &s->m) != 0)
+        if (mnemo__cli_mem_open_config(s->cli, MNEMO_CLI_MEM_EMBED, &s->m) != 0)
             return MNEMO_CLI_FAIL;
         s->library = 1;
     }
@@ -418,11 +418,9 @@ static int edit_library(struct mnemo_cli *cli, int64_t id, struct obs_args *a, j
     struct mnemo_cli_mem m;
     struct mnemo_obs o;
 
-    if (mnemo__cli_mem_open(cli, MNEMO_CLI_MEM_EMBED, &m) != 0)
+    if (mnemo__cli_mem_open_config(cli, MNEMO_CLI_MEM_PRIVACY | MNEMO_CLI_MEM_EMBED, &m) != 0)
         return MNEMO_CLI_FAIL;
-    int rc = mnemo__cli_privacy_open(cli, &m.priv, err);
-    if (rc == 0)
-        rc = mnemo_obs_clean(m.priv, &a->o, err);
+    int rc = mnemo_obs_clean(m.priv, &a->o, err);
     if (rc == 0)
         rc = mnemo_obs_update(m.st, id, a->mask, &a->o, &o, err);
     if (rc == 0) {

@@ -64,16 +64,10 @@ static int library_context(struct mnemo_cli *cli, const char *project, const cha
     struct mnemo_cli_mem m;
     struct mnemo_strbuf out;
 
-    if (mnemo__cli_mem_open(cli, MNEMO_CLI_MEM_EMBED, &m) != 0)
+    if (mnemo__cli_mem_open_config(cli, MNEMO_CLI_MEM_PRIVACY | MNEMO_CLI_MEM_EMBED, &m) != 0)
         return MNEMO_CLI_FAIL;
-    /* The worker's redactor (with the user's rules); mem_close frees it. */
-    int rc = mnemo__cli_privacy_open(cli, &m.priv, err);
-    if (rc != 0) {
-        mnemo__cli_mem_close(cli, &m);
-        return rc;
-    }
     mnemo_strbuf_init(&out, 0);
-    rc = build(&m, project, prompt, budget(cli, prompt != NULL), &out, err);
+    int rc = build(&m, project, prompt, budget(cli, prompt != NULL), &out, err);
     mnemo__cli_mem_close(cli, &m);
     if (rc == 0) {
         *ans = json_pack("{s:s}", "context", mnemo_strbuf_str(&out));

@@ -168,13 +168,10 @@ static int import_chunk(struct importer *im, const json_t *docs, size_t start, s
             return MNEMO_CLI_OK;
         if (rc != MNEMO_ECLOSED && rc != MNEMO_ETOOBIG)
             return mnemo__cli_fail_err(NULL, &err, rc);
-        if (mnemo__cli_mem_open(im->cli, MNEMO_CLI_MEM_EMBED, &im->m) != 0)
+        if (mnemo__cli_mem_open_config(im->cli, MNEMO_CLI_MEM_PRIVACY | MNEMO_CLI_MEM_EMBED,
+                                       &im->m) != 0)
             return MNEMO_CLI_FAIL;
         im->library = 1;
-        /* The worker's redactor (with the user's rules); mem_close frees it. */
-        rc = mnemo__cli_privacy_open(im->cli, &im->m.priv, &err);
-        if (rc != 0)
-            return mnemo__cli_fail_err(NULL, &err, rc);
     }
     return import_batch(&im->m, docs, start, n, im->project, &im->t);
 }

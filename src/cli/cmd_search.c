@@ -80,7 +80,7 @@ static int library_search(struct mnemo_cli *cli, const char *project, const char
     struct mnemo_cli_mem m;
     struct mnemo_search_results res;
 
-    if (mnemo__cli_mem_open(cli, MNEMO_CLI_MEM_EMBED, &m) != 0)
+    if (mnemo__cli_mem_open_config(cli, MNEMO_CLI_MEM_EMBED, &m) != 0)
         return MNEMO_CLI_FAIL;
     int rc = run_search(&m, project, query, limit, &res, err);
     mnemo__cli_mem_close(cli, &m);

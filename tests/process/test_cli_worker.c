@@ -34,6 +34,16 @@ static struct cu_result run_in(struct fixture *f, int no_worker, const char *in,
     return r;
 }
 
+/* Runs mnemo with exactly env and the arguments that follow. */
+static struct cu_result run_env(char **env, ...)
+{
+    va_list ap;
+    va_start(ap, env);
+    struct cu_result r = cu_run_va(env, NULL, ap);
+    va_end(ap);
+    return r;
+}
+
 /* s without the log lines ("ts=..."): what a user sees on stderr. Caller frees. */
 static char *user_lines(const char *s)
 {
@@ -395,6 +405,35 @@ static void test_cli_worker_user_redaction_rules_apply_on_both_paths(void **stat
     cu_result_free(&r);
 }
 
+static void test_cli_worker_library_path_takes_the_embedder_from_the_config(void **state)
+{
+    struct fixture *f = *state;
+    char cfg[700];
+
+    seed(f);
+    struct cu_result r = run_in(f, 1, NULL, "search", "cache statements", "--json", NULL);
+    cu_expect_status(&r, 0);
+    cu_expect_contains(r.out, "\"vec_rank\":1");
+    cu_result_free(&r);
+
+    /* embed.provider none in config.json: keyword-only, as the worker would search. */
+    snprintf(cfg, sizeof cfg, "%s/config.json", f->home);
+    tu_file_write(cfg, "{\"embed.provider\": \"none\"}", 26);
+    r = run_in(f, 1, NULL, "search", "cache statements", "--json", NULL);
+    cu_expect_status(&r, 0);
+    cu_expect_contains(r.out, "cache statements with an LRU");
+    cu_expect_contains(r.out, "\"vec_rank\":0");
+    cu_expect_lacks(r.out, "\"vec_rank\":1");
+    cu_result_free(&r);
+
+    /* The environment still wins over the file. */
+    char *env[] = {f->home_env, (char *)PROJECT_ENV, (char *)"MNEMO_NO_WORKER=1",
+                   (char *)"MNEMO_EMBED_PROVIDER=hash", NULL};
+    r = run_env(env, "search", "cache statements", "--json", NULL);
+    cu_expect_contains(r.out, "\"vec_rank\":1");
+    cu_result_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -406,6 +445,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_cli_worker_user_redaction_rules_apply_on_both_paths,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_cli_worker_library_path_takes_the_embedder_from_the_config, setup, teardown),
     };
     return cmocka_run_group_tests_name("cli_worker", tests, NULL, NULL);
 }
