@@ -3,6 +3,7 @@
  */
 #include <float.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -283,6 +284,13 @@ static int recalc_cb(struct mnemo_conn *conn, void *arg, struct mnemo_err *err)
 int mnemo_scoring_recalc(struct mnemo_store *st, int batch_size, int64_t now_ms, int64_t *updated,
                          struct mnemo_err *err)
 {
+    return mnemo_scoring_recalc_cancelable(st, batch_size, now_ms, NULL, updated, err);
+}
+
+int mnemo_scoring_recalc_cancelable(struct mnemo_store *st, int batch_size, int64_t now_ms,
+                                    const _Atomic int *cancel, int64_t *updated,
+                                    struct mnemo_err *err)
+{
     struct mnemo_scoring_weights w = {0};
     int64_t total = 0;
     int rc;
@@ -297,6 +305,11 @@ int mnemo_scoring_recalc(struct mnemo_store *st, int batch_size, int64_t now_ms,
         return rc;
     struct recalc_batch b = {.w = &w, .now_ms = now_ms, .after_id = 0, .limit = batch_size};
     for (;;) {
+        if (cancel != NULL && atomic_load(cancel)) {
+            rc = mnemo_err_set(err, MNEMO_ECLOSED, "score recalculation cancelled after %lld rows",
+                               (long long)total);
+            break;
+        }
         rc = mnemo_store_write(st, "scoring.recalc", MNEMO_STORE_TIMEOUT_SLOW_MS, recalc_cb, &b,
                                err);
         if (rc != 0)

@@ -82,4 +82,13 @@ double mnemo_scoring_concept_sum(const struct mnemo_scoring_weights *w, const ch
 int mnemo_scoring_recalc(struct mnemo_store *st, int batch_size, int64_t now_ms, int64_t *updated,
                          struct mnemo_err *err);
 
+/*
+ * mnemo_scoring_recalc that also stops between batches once *cancel (may be NULL; read
+ * atomically from another thread) is non-zero, returning MNEMO_ECLOSED: a worker shutting down
+ * waits for at most one batch instead of a whole pass (1-2 s at 100k observations).
+ */
+int mnemo_scoring_recalc_cancelable(struct mnemo_store *st, int batch_size, int64_t now_ms,
+                                    const _Atomic int *cancel, int64_t *updated,
+                                    struct mnemo_err *err);
+
 #endif

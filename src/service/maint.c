@@ -300,13 +300,14 @@ static void score_once(struct mnemo_maint *m)
         batch = MNEMO_SCORING_BATCH_MAX;
     int64_t updated = 0, t0 = mnemo_clock_mono_ns();
     struct mnemo_err e = {0};
-    int rc = mnemo_scoring_recalc(m->w->st, (int)batch, mnemo_clock_wall_ms(), &updated, &e);
+    int rc = mnemo_scoring_recalc_cancelable(m->w->st, (int)batch, mnemo_clock_wall_ms(), &m->stop,
+                                             &updated, &e);
     pthread_mutex_lock(&m->mu);
     m->stats.score_runs++;
     m->stats.scores_updated += updated;
     m->stats.last_score_ms = mnemo_clock_wall_ms();
     pthread_mutex_unlock(&m->mu);
-    if (rc != 0)
+    if (rc != 0 && rc != MNEMO_ECLOSED) /* ECLOSED: cancelled by stop, not a failure */
         mnemo_log_write(m->w->log, MNEMO_LOG_WARN, "importance recalculation failed",
                         "updated=%lld error=\"%s\"", (long long)updated, mnemo_err_text(&e, rc));
     else

@@ -186,6 +186,14 @@ static void test_memory_scoring_recalc_updates_live_rows_in_batches(void **state
     assert_close(got.importance, 0.325 + 0.20);
     mnemo_obs_release(&got);
 
+    /* A set cancel flag stops the pass before its next batch; nothing more is visited. */
+    _Atomic int cancel = 1;
+    assert_int_equal(mnemo_scoring_recalc_cancelable(st, 5, NOW_MS, &cancel, &updated, &e),
+                     MNEMO_ECLOSED);
+    assert_int_equal(updated, 0);
+    cancel = 0;
+    assert_int_equal(mnemo_scoring_recalc_cancelable(st, 5, NOW_MS, &cancel, &updated, &e), 0);
+    assert_true(updated > 0);
     assert_int_equal(mnemo_scoring_recalc(st, -1, NOW_MS, &updated, &e), MNEMO_EINVAL);
     assert_int_equal(mnemo_scoring_recalc(st, MNEMO_SCORING_BATCH_MAX + 1, NOW_MS, &updated, &e),
                      MNEMO_EINVAL);
