@@ -434,11 +434,11 @@ static void wait_for_stop(struct run *r)
 
 /*
  * Shutdown. The status turns STOPPING first, so the server refuses new data requests at once.
- * Then, by who borrows whom: the capture thread publishes on the HTTP server, so it stops
- * before the server (its pointer is cleared first, so a handler that comes after skips the
- * kick); the server then lets in-flight handlers finish (bounded) and joins its threads, and
- * only then does maintenance stop, because POST /v1/maintenance runs it on a handler thread.
- * The store closes last, with a TRUNCATE checkpoint, so no -wal file remains.
+ * Maintenance stops publishing (mnemo_maint_detach_http) and w->http is cleared, so the
+ * capture thread and handlers that look at it from now on publish nothing. The server then
+ * lets in-flight handlers finish (bounded) and joins its threads: after that no handler can
+ * kick the capture thread or run maintenance, so both can stop and be freed. The store closes
+ * last, with a TRUNCATE checkpoint, so no -wal file remains.
  */
 static void shutdown_worker(struct run *r)
 {
@@ -446,14 +446,14 @@ static void shutdown_worker(struct run *r)
 
     atomic_store(&w->status, MNEMO_WORKER_STOPPING);
     int64_t t0 = mnemo_clock_mono_ns();
-    struct mnemo_capture *capture = w->capture;
-    w->capture = NULL;
-    mnemo_capture_stop(capture);
-    mnemo_http_stop(w->http, MNEMO_WORKER_STOP_GRACE_MS);
+    mnemo_maint_detach_http(w->maint);
+    struct mnemo_http *http = w->http;
     w->http = NULL;
-    struct mnemo_maint *maint = w->maint;
+    mnemo_http_stop(http, MNEMO_WORKER_STOP_GRACE_MS);
+    mnemo_capture_stop(w->capture);
+    w->capture = NULL;
+    mnemo_maint_stop(w->maint);
     w->maint = NULL;
-    mnemo_maint_stop(maint);
     mnemo_vindex_close(w->vx);
     w->vx = NULL;
     mnemo_embed_close(w->emb);
