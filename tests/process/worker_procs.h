@@ -269,16 +269,35 @@ static inline int64_t serve(struct fixture *f)
     return wait_ready(f, t0);
 }
 
+/*
+ * Fails the test with msg, after printing the worker's whole output on stderr (cmocka's own
+ * message buffer would cut a sanitizer report short).
+ */
+static inline void fail_worker(struct fixture *f, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static inline void fail_worker(struct fixture *f, const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    char *out = tu_file_read(f->out, 1 << 20, NULL);
+    fprintf(stderr, "---- worker output (%s):\n%s\n---- end of worker output\n", f->out,
+            out != NULL ? out : "(none)");
+    free(out);
+    fail_msg("%s", msg);
+}
+
 /* SIGTERM to the foreground worker; asserts it exits 0 in time. */
 static inline void stop_child(struct fixture *f)
 {
     assert_int_equal(kill(f->child, SIGTERM), 0);
     int status = wait_child(f->child, EXIT_WAIT_MS);
-    if (status != 0) {
-        char *out = tu_file_read(f->out, 1 << 20, NULL);
-        fail_msg("the worker exited with %d after SIGTERM:\n%s", status, out ? out : "");
-    }
-    f->child = 0;
+    if (status >= 0)
+        f->child = 0; /* reaped: teardown must not wait for it again */
+    if (status != 0)
+        fail_worker(f, "the worker exited with %d after SIGTERM", status);
 }
 
 static inline mode_t mode_of(const char *path)
