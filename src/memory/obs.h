@@ -302,14 +302,17 @@ struct mnemo_obs_stats {
     int64_t live;       /* neither archived nor superseded */
     int64_t archived;   /* archived (superseded or not) */
     int64_t superseded; /* superseded (archived or not) */
+    int64_t sessions;   /* session rows */
+    int64_t prompts;    /* stored prompt rows (wholly private prompts are only counted per
+                           session, never stored) */
     struct mnemo_obs_group *by_project, *by_type, *by_scope, *vectors_by_model;
     size_t n_by_project, n_by_type, n_by_scope, n_vectors_by_model;
 };
 
 /*
  * Counts observations in total and by state, grouped by project, type and scope (every row),
- * and vectors grouped by model, in one read transaction. *out is initialised here and owned by
- * the caller afterwards. Returns 0, MNEMO_ENOMEM or a store error.
+ * vectors grouped by model, and session and prompt rows, in one read transaction. *out is
+ * initialised here and owned by the caller afterwards. Returns 0, MNEMO_ENOMEM or a store error.
  */
 int mnemo_obs_stats(struct mnemo_store *st, struct mnemo_obs_stats *out, struct mnemo_err *err);
 

@@ -77,6 +77,10 @@ static int stats_txn(struct mnemo_conn *conn, void *arg, struct mnemo_err *err)
         rc = group_query(
             conn, "SELECT model_id, count(*) FROM vectors GROUP BY model_id ORDER BY 2 DESC, 1",
             &s->vectors_by_model, &s->n_vectors_by_model, err);
+    if (rc == 0)
+        rc = mnemo_conn_query_int(conn, "SELECT count(*) FROM sessions", &s->sessions, err);
+    if (rc == 0)
+        rc = mnemo_conn_query_int(conn, "SELECT count(*) FROM prompts", &s->prompts, err);
     return rc;
 }
 

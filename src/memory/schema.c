@@ -246,6 +246,10 @@ const struct mnemo_store_migration mnemo_memory_migrations[] = {
      "concept weights, vectors, relations, FTS5 indexes",
      NULL, apply_v1},
     {MNEMO_MEMORY_SCHEMA_V2, "memory: extra concept weights", schema_v2, NULL},
+    /* Retention deletes by age across every project; without this index each sweep read the
+     * whole table (70 ms at 100k rows) through observations_project_created. */
+    {MNEMO_MEMORY_SCHEMA_V3, "memory: observations by creation time",
+     "CREATE INDEX observations_created ON observations(created_at);", NULL},
 };
 
 const int mnemo_memory_n_migrations =

@@ -35,6 +35,10 @@
 #define MNEMO_MEMORY_SCHEMA_V1 1
 /* The step that adds the 5 extra concept weights. */
 #define MNEMO_MEMORY_SCHEMA_V2 2
+/* The step that indexes observations by age alone, for retention sweeps over all projects. */
+#define MNEMO_MEMORY_SCHEMA_V3 3
+/* The newest step: what a fully migrated database reports. */
+#define MNEMO_MEMORY_SCHEMA_LATEST MNEMO_MEMORY_SCHEMA_V3
 
 /* Number of concept weights seeded by migration 1, and by migrations 1 and 2 together. */
 #define MNEMO_MEMORY_SEEDED_WEIGHTS_V1 12

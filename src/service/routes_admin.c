@@ -111,26 +111,6 @@ static const char *embed_provider(const struct mnemo_embedder *e)
     return strncmp(mnemo_embed_model_id(e), "hash", 4) == 0 ? "hash" : "http";
 }
 
-/*
- * Sessions and prompts counted over the most recent MNEMO_SESSION_LIST_MAX sessions (the
- * memory layer has no count call yet); "capped" says when there may be more.
- */
-static json_t *session_counts(struct mnemo_store *st, json_t **prompts)
-{
-    struct mnemo_session *list = NULL;
-    int n = 0;
-    int64_t np = 0;
-
-    *prompts = NULL;
-    if (mnemo_session_list_recent(st, NULL, MNEMO_SESSION_LIST_MAX, &list, &n, NULL) != 0)
-        return NULL;
-    for (int i = 0; i < n; i++)
-        np += list[i].prompt_counter;
-    free(list);
-    *prompts = json_integer(np);
-    return json_integer(n);
-}
-
 int route_stats_get(void *ctx, const struct mnemo_http_req *req, struct mnemo_http_resp *resp)
 {
     struct mnemo_worker *w = ctx;
@@ -151,26 +131,25 @@ int route_stats_get(void *ctx, const struct mnemo_http_req *req, struct mnemo_ht
         return 0;
     }
     mnemo_store_health(w->st, 0, &h);
-    json_t *prompts;
-    json_t *sessions = session_counts(w->st, &prompts);
-    json_t *j = json_pack(
-        "{s:{s:I,s:I,s:I,s:I,s:o,s:o,s:o},s:o,s:o?,s:o?,s:{s:I,s:I,s:I,s:I},s:I,"
-        "s:{s:s,s:s,s:i,s:b},s:I,s:I}",
-        "observations", "total", (json_int_t)os.total, "live", (json_int_t)os.live, "archived",
-        (json_int_t)os.archived, "superseded", (json_int_t)os.superseded, "by_type",
-        group_json(os.by_type, os.n_by_type), "by_project",
-        group_json(os.by_project, os.n_by_project), "by_scope",
-        group_json(os.by_scope, os.n_by_scope), "vectors",
-        group_json(os.vectors_by_model, os.n_vectors_by_model), "sessions", sessions, "prompts",
-        prompts, "queue", "pending", (json_int_t)es.pending, "done", (json_int_t)es.done, "failed",
-        (json_int_t)es.failed, "oldest_pending_at", (json_int_t)es.oldest_pending_ms, "uptime_ms",
-        (json_int_t)((mnemo_clock_mono_ns() - w->started_mono_ns) / 1000000), "embedder",
-        "provider", embed_provider(w->emb), "model",
-        w->emb != NULL ? mnemo_embed_model_id(w->emb) : "none", "dim",
-        w->emb != NULL ? mnemo_embed_dim(w->emb) : 0, "enabled",
-        w->emb != NULL && mnemo_embed_enabled(w->emb), "wal_bytes",
-        (json_int_t)mnemo_store_wal_size(w->st), "last_checkpoint_at",
-        (json_int_t)h.last_checkpoint.at_ms);
+    json_t *j =
+        json_pack("{s:{s:I,s:I,s:I,s:I,s:o,s:o,s:o},s:o,s:I,s:I,s:{s:I,s:I,s:I,s:I},s:I,"
+                  "s:{s:s,s:s,s:i,s:b},s:I,s:I}",
+                  "observations", "total", (json_int_t)os.total, "live", (json_int_t)os.live,
+                  "archived", (json_int_t)os.archived, "superseded", (json_int_t)os.superseded,
+                  "by_type", group_json(os.by_type, os.n_by_type), "by_project",
+                  group_json(os.by_project, os.n_by_project), "by_scope",
+                  group_json(os.by_scope, os.n_by_scope), "vectors",
+                  group_json(os.vectors_by_model, os.n_vectors_by_model), "sessions",
+                  (json_int_t)os.sessions, "prompts", (json_int_t)os.prompts, "queue", "pending",
+                  (json_int_t)es.pending, "done", (json_int_t)es.done, "failed",
+                  (json_int_t)es.failed, "oldest_pending_at", (json_int_t)es.oldest_pending_ms,
+                  "uptime_ms", (json_int_t)((mnemo_clock_mono_ns() - w->started_mono_ns) / 1000000),
+                  "embedder", "provider", embed_provider(w->emb), "model",
+                  w->emb != NULL ? mnemo_embed_model_id(w->emb) : "none", "dim",
+                  w->emb != NULL ? mnemo_embed_dim(w->emb) : 0, "enabled",
+                  w->emb != NULL && mnemo_embed_enabled(w->emb), "wal_bytes",
+                  (json_int_t)mnemo_store_wal_size(w->st), "last_checkpoint_at",
+                  (json_int_t)h.last_checkpoint.at_ms);
     mnemo_obs_stats_release(&os);
     int bad = j == NULL;
     if (!bad) {

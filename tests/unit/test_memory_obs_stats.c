@@ -5,6 +5,8 @@
 #include "memutil.h"
 
 #include "memory/obs.h"
+#include "memory/prompt.h"
+#include "memory/session.h"
 
 static int64_t add(struct mnemo_store *st, const char *project, const char *type, const char *title)
 {
@@ -51,6 +53,15 @@ static void test_memory_stats_counts_by_state_project_type_and_model(void **stat
     assert_int_equal(mnemo_obs_archive(st, a, "old", &e), 0);
     assert_int_equal(mnemo_obs_supersede(st, b, c, &e), 0);
     assert_int_equal(mnemo_store_write(st, "vec", 1000, add_vector_fn, &c, &e), 0);
+    /* Two sessions; three prompts of which one wholly private (counted, never stored). */
+    struct mnemo_session ses;
+    assert_int_equal(
+        mnemo_session_start(st, "claude", "s1", "alpha_000001", "/a", 1000, &ses, NULL, &e), 0);
+    assert_int_equal(mnemo_prompt_record(st, ses.id, "first prompt", 0, 2000, NULL, &e), 0);
+    assert_int_equal(mnemo_prompt_record(st, ses.id, "second prompt", 0, 60000, NULL, &e), 0);
+    assert_int_equal(mnemo_prompt_record(st, ses.id, NULL, 1, 70000, NULL, &e), 0);
+    assert_int_equal(
+        mnemo_session_start(st, "claude", "s2", "beta_000002", "/b", 1000, NULL, NULL, &e), 0);
 
     struct mnemo_obs_stats s;
     assert_int_equal(mnemo_obs_stats(st, &s, &e), 0);
@@ -58,6 +69,8 @@ static void test_memory_stats_counts_by_state_project_type_and_model(void **stat
     assert_int_equal(s.live, 2);
     assert_int_equal(s.archived, 1);
     assert_int_equal(s.superseded, 1);
+    assert_int_equal(s.sessions, 2);
+    assert_int_equal(s.prompts, 2);
     assert_int_equal(group_count(s.by_project, s.n_by_project, "alpha_000001"), 2);
     assert_int_equal(group_count(s.by_project, s.n_by_project, "beta_000002"), 2);
     assert_int_equal(group_count(s.by_type, s.n_by_type, "bugfix"), 2);

@@ -76,6 +76,7 @@ static void test_memory_schema_creates_every_table_fts_and_trigger(void **state)
                                           "observations_importance",
                                           "observations_live",
                                           "observations_hash",
+                                          "observations_created",
                                           "events_status"};
     for (size_t i = 0; i < sizeof indexes / sizeof indexes[0]; i++) {
         snprintf(sql, sizeof sql,
@@ -87,7 +88,7 @@ static void test_memory_schema_creates_every_table_fts_and_trigger(void **state)
     assert_int_equal(query(st, "SELECT count(*) FROM sqlite_master WHERE name LIKE '%_fts' AND sql"
                                " LIKE '%porter unicode61 remove_diacritics 2%'"),
                      3);
-    assert_int_equal(mnemo_store_schema_version(st), MNEMO_MEMORY_SCHEMA_V2);
+    assert_int_equal(mnemo_store_schema_version(st), MNEMO_MEMORY_SCHEMA_LATEST);
     mnemo_store_close(st);
 }
 
