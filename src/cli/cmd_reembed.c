@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/client.h"
 #include "memory/obs.h"
 #include "search/hybrid.h"
 
@@ -95,7 +96,7 @@ int cmd_reembed(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int arg
         return status;
 
     struct mnemo_cli_mem m;
-    if (mnemo__cli_mem_open(cli, MNEMO_CLI_MEM_EMBED, &m) != 0)
+    if (mnemo__cli_mem_open_config(cli, MNEMO_CLI_MEM_EMBED, &m) != 0)
         return MNEMO_CLI_FAIL;
     if (!mnemo_embed_enabled(m.emb)) {
         mnemo__cli_mem_close(cli, &m);
