@@ -32,11 +32,13 @@
 #include "memory/events.h"
 #include "memory/obs_json.h"
 #include "memory/project.h"
+#include "memory/prompt.h"
 #include "memory/session.h"
 #include "memory/summary.h"
 #include "search/hybrid.h"
 #include "service/worker.h"
 #include "util/clock.h"
+#include "util/strbuf.h"
 
 /* Events read per query. */
 #define BATCH 32
@@ -47,6 +49,8 @@
 /* Summaries of a session looked at for the idempotence check. */
 #define SUMMARY_SCAN 100
 #define MAX_DRAFTS   (MNEMO_CAPTURE_MAX_EXTRACTORS * MNEMO_EXTRACT_MAX_OBS)
+/* Longest request taken from the session's first prompt for a summary. */
+#define REQUEST_MAX 2048
 
 struct mnemo_capture {
     struct mnemo_worker *w;
@@ -216,6 +220,28 @@ static int same_text(const char *a, const char *b)
     return strcmp(a ? a : "", b ? b : "") == 0;
 }
 
+/*
+ * A summary without a request gets the session's first stored prompt: hooks record prompts
+ * through their own route, so an extractor rarely sees them in the event itself.
+ */
+static int fill_request(struct mnemo_capture *c, int64_t session_id,
+                        struct mnemo_extract_output *out, struct mnemo_err *err)
+{
+    struct mnemo_prompt *list = NULL;
+    int n = 0;
+    if (!out->has_summary || out->request != NULL || session_id <= 0)
+        return 0;
+    int rc = mnemo_prompt_list(c->w->st, session_id, 0, 1, &list, &n, err);
+    if (rc == 0 && n > 0 && list[0].text != NULL && list[0].text[0] != '\0') {
+        size_t len = mnemo_utf8_cut(list[0].text, strnlen(list[0].text, REQUEST_MAX));
+        out->request = strndup(list[0].text, len);
+        if (out->request == NULL)
+            rc = mnemo_err_set(err, MNEMO_ENOMEM, "capture: out of memory");
+    }
+    mnemo_prompt_list_free(list, n);
+    return rc;
+}
+
 /* Writes out's summary unless this event already wrote it (see capture.h). */
 static int write_summary(struct mnemo_capture *c, const struct mnemo_event *ev,
                          const struct event_ctx *x, const struct mnemo_extract_output *out,
@@ -313,6 +339,10 @@ static int process(struct mnemo_capture *c, const struct mnemo_event *ev,
         mnemo_extract_output_init(&outs[i]);
         nouts++;
         rc = mnemo_extractor_run(c->x[i], &in, &outs[i], err);
+        if (rc == 0) {
+            rc = fill_request(c, x.session_id, &outs[i], err);
+            *transient = store_transient(rc);
+        }
         if (rc == 0)
             rc = clean_output(w->priv, &outs[i], err);
         if (rc == 0) {

@@ -19,6 +19,7 @@
 #include "memory/obs.h"
 #include "memory/privacy.h"
 #include "memory/project.h"
+#include "memory/prompt.h"
 #include "memory/session.h"
 #include "search/vindex.h"
 #include "service/capture.h"
@@ -163,6 +164,10 @@ static void test_service_capture_turns_fifty_events_into_indexed_observations(vo
     }
     (void)append(f, "stop", f->sid,
                  "{\"last_assistant_message\":\"Widened fifty integers to long.\"}");
+    struct mnemo_err e = {0};
+    assert_int_equal(mnemo_prompt_record(f->m->st, f->sid, "Widen the integers", 0, 0, NULL, &e),
+                     0);
+    assert_int_equal(mnemo_prompt_record(f->m->st, f->sid, "then commit", 0, 0, NULL, &e), 0);
     start(f);
     mnemo_capture_kick(f->w->capture);
     wait_queue(f, 51, 0);
@@ -176,7 +181,8 @@ static void test_service_capture_turns_fifty_events_into_indexed_observations(vo
     assert_int_equal(q(f->m->st, "SELECT count(*) FROM vectors"), 50);
     assert_int_equal(mnemo_vindex_count(f->m->vx), 50);
     assert_int_equal(q(f->m->st, "SELECT count(*) FROM summaries WHERE completed = "
-                                 "'Widened fifty integers to long.' AND project = 'proj'"),
+                                 "'Widened fifty integers to long.' AND project = 'proj'"
+                                 " AND request = 'Widen the integers'"),
                      1);
 
     struct mnemo_capture_stats cs;
