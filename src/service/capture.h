@@ -6,7 +6,13 @@
  * as the rows it produced. A failed attempt is recorded (mnemo_events_fail); after
  * MNEMO_EVENTS_MAX_ATTEMPTS the event is dead-lettered and counted. A failure that says
  * nothing about the event (the store busy past its deadline, disk full, store closing) is
- * logged and not counted: the event stays pending and is tried again a second later. Each new
+ * logged and not counted: the event stays pending and is tried again a second later.
+ *
+ * An event's stored payload is the agent's hook object, or an object holding it under
+ * "payload" next to "project"/"cwd"/"session_id". The project is, in this order, the one
+ * named there, the session's (event session_id, else agent + agent_session_id), or the one
+ * mnemo_project_identify derives from the cwd; an event whose project stays unknown is done
+ * with nothing stored. A summary without a request gets the session's first stored prompt. Each new
  * observation is published on the SSE stream ("observation.created") and queue changes as
  * "queue.status".
  *
