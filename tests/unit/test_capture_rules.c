@@ -409,6 +409,53 @@ static void test_capture_rules_bounds_titles_and_error_excerpts(void **state)
     assert_null(strstr(o->narrative, "error line 0 ")); /* the head is dropped: last lines kept */
 }
 
+/*
+ * Every field the extractor reads, given every JSON type in turn, for every tool and kind:
+ * nothing may crash (ASan/UBSan run this), and a call never fails.
+ */
+static void test_capture_rules_survives_every_field_of_every_type(void **state)
+{
+    struct rig *r = *state;
+    static const char *const tools[] = {"Edit", "Write", "MultiEdit", "NotebookEdit",
+                                        "Bash", "Read",  "Grep",      "Glob"};
+    static const char *const kinds[] = {"post-tool-use", "post-tool-use-failure", "stop",
+                                        "session-end", "user-prompt-submit"};
+    static const char *const values[] = {"null",      "7",  "-1",        "true", "\"\"",
+                                         "\"x\\ny\"", "[]", "[\"a\",1]", "{}",   "{\"a\":[1]}"};
+    static const char *const input_keys[] = {
+        "file_path",  "old_string", "new_string", "content", "edits",      "notebook_path",
+        "new_source", "edit_mode",  "cell_id",    "command", "replace_all"};
+    static const char *const resp_keys[] = {"stdout",   "stderr", "exit_code", "interrupted",
+                                            "is_error", "type",   "filenames"};
+    char json[1024];
+    for (size_t t = 0; t < sizeof tools / sizeof tools[0]; t++) {
+        for (size_t v = 0; v < sizeof values / sizeof values[0]; v++) {
+            for (size_t k = 0; k < sizeof input_keys / sizeof input_keys[0]; k++) {
+                snprintf(json, sizeof json,
+                         "{\"tool_name\":\"%s\",\"cwd\":%s,\"tool_input\":{\"file_path\":"
+                         "\"f\",\"command\":\"make\",\"old_string\":\"a\","
+                         "\"new_string\":\"b\",\"content\":\"c\",\"%s\":%s},"
+                         "\"tool_response\":{\"%s\":%s},\"last_assistant_message\":%s,"
+                         "\"prompt\":%s,\"error\":%s,\"session_id\":%s}",
+                         tools[t], values[v], input_keys[k], values[v],
+                         resp_keys[k % (sizeof resp_keys / sizeof resp_keys[0])], values[v],
+                         values[v], values[v], values[v], values[v]);
+                for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+                    assert_int_equal(run(r, kinds[i], json), 0);
+            }
+            /* the whole tool_input or tool_response of the wrong type */
+            snprintf(json, sizeof json, "{\"tool_name\":\"%s\",\"tool_input\":%s}", tools[t],
+                     values[v]);
+            assert_int_equal(run(r, "post-tool-use", json), 0);
+            snprintf(json, sizeof json,
+                     "{\"tool_name\":\"%s\",\"tool_input\":{\"command\":\"x\","
+                     "\"file_path\":\"y\"},\"tool_response\":%s}",
+                     tools[t], values[v]);
+            assert_int_equal(run(r, "post-tool-use", json), 0);
+        }
+    }
+}
+
 /* Feeds the same sequence to a fresh extractor and checks the same drafts come out. */
 static void test_capture_rules_is_deterministic_and_replays_a_retried_event(void **state)
 {
@@ -462,6 +509,7 @@ int main(void)
         T(test_capture_rules_malformed_fields_give_nothing),
         T(test_capture_rules_no_project_stores_nothing_but_keeps_pairing),
         T(test_capture_rules_bounds_titles_and_error_excerpts),
+        T(test_capture_rules_survives_every_field_of_every_type),
         T(test_capture_rules_is_deterministic_and_replays_a_retried_event),
     };
 #undef T
