@@ -44,6 +44,8 @@
 #define BATCH 32
 /* Longest wait between sweeps without a kick. */
 #define IDLE_WAIT_MS 1000
+/* Shortest interval between two queue.status events while events keep coming. */
+#define QUEUE_STATUS_MS 250
 /* Deadline of one observation's embedding and vector write. */
 #define EMBED_TIMEOUT_MS 10000
 /* Summaries of a session looked at for the idempotence check. */
@@ -98,10 +100,15 @@ static void publish_created(struct mnemo_capture *c, int64_t id, const struct mn
     json_decref(j);
 }
 
+/*
+ * The counts cost an index scan over every done event, so they are only read when someone
+ * is listening.
+ */
 static void publish_queue(struct mnemo_capture *c)
 {
     struct mnemo_events_stats s;
-    if (c->w->http == NULL || mnemo_events_stats(c->w->st, &s, NULL) != 0)
+    if (c->w->http == NULL || mnemo_http_sse_clients(c->w->http) == 0 ||
+        mnemo_events_stats(c->w->st, &s, NULL) != 0)
         return;
     json_t *j = json_pack("{s:I, s:I, s:I}", "pending", (json_int_t)s.pending, "failed",
                           (json_int_t)s.failed, "done", (json_int_t)s.done);
@@ -462,9 +469,22 @@ static void *capture_main(void *arg)
         mnemo_log_write(c->w->log, MNEMO_LOG_ERROR, "capture: out of memory; thread exits", NULL);
         goto out;
     }
+    int64_t last_status_ms = 0;
+    int dirty = 0;
     while (!atomic_load(&c->stop)) {
-        if (sweep(c, batch, outs) > 0)
+        int64_t handled = sweep(c, batch, outs);
+        int64_t now = mnemo_clock_mono_ms();
+        /*
+         * Under a steady stream every event is a sweep of its own: queue.status goes out at
+         * most every QUEUE_STATUS_MS, and once more when the queue goes quiet, so the last
+         * state published is never stale for longer than one idle wait.
+         */
+        dirty |= handled > 0;
+        if (dirty && (handled == 0 || now - last_status_ms >= QUEUE_STATUS_MS)) {
             publish_queue(c);
+            dirty = 0;
+            last_status_ms = now;
+        }
         struct timespec until;
         clock_gettime(CLOCK_MONOTONIC, &until);
         until.tv_sec += IDLE_WAIT_MS / 1000;
