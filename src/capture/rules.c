@@ -497,7 +497,10 @@ static int on_edit(const struct mnemo_extract_input *in, struct rules_session *s
             &sb, "Edited %s (%zu edit%s%s)", shown, n, n == 1 ? "" : "s",
             json_is_true(json_object_get(input, "replace_all")) ? ", all occurrences" : "");
     }
-    if (rc == 0)
+    if (rc == 0 && strcmp(tool, "Write") == 0 && !created)
+        /* a rewrite replaces the whole file; what it held before is not in the event */
+        rc = mnemo_strbuf_appendf(&sb, ": %d line%s written.", c.added, c.added == 1 ? "" : "s");
+    else if (rc == 0)
         rc = mnemo_strbuf_appendf(&sb, ": +%d -%d lines.", c.added, c.removed);
     if (rc == 0 && c.excerpt != NULL && c.excerpt[0] != '\0')
         rc = mnemo_strbuf_appendf(&sb, "\n\n%s:\n%s",

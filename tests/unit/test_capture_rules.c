@@ -132,7 +132,7 @@ static void test_capture_rules_write_multiedit_and_notebook_edits(void **state)
                      0);
     o = only(r);
     assert_string_equal(o->title, "Edited /etc/x.conf"); /* outside cwd: the path as given */
-    assert_contains(o->narrative, "Rewrote /etc/x.conf");
+    assert_contains(o->narrative, "Rewrote /etc/x.conf: 1 line written.");
 
     assert_int_equal(run(r, "post-tool-use",
                          "{\"tool_name\":\"MultiEdit\",\"tool_input\":{\"file_path\":\"m.c\","
