@@ -274,6 +274,20 @@ void mnemo__routes_vectors(struct mnemo_worker *w, struct mnemo_embedder **emb,
     }
 }
 
+void mnemo__routes_search_vectors(struct mnemo_worker *w, struct mnemo_embedder **emb,
+                                  struct mnemo_vindex **vx, const char **why)
+{
+    mnemo__routes_vectors(w, emb, vx);
+    if (why != NULL)
+        *why = NULL;
+    if (*vx != NULL && !atomic_load(&w->index_ready)) {
+        *emb = NULL;
+        *vx = NULL;
+        if (why != NULL)
+            *why = "the vector index is still loading: keyword results only";
+    }
+}
+
 void mnemo__routes_reindex(struct mnemo_worker *w, int64_t id)
 {
     struct mnemo_embedder *emb;

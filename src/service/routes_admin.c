@@ -13,6 +13,7 @@
 #include "search/hybrid.h"
 #include "service/capture.h"
 #include "service/maint.h"
+#include "service/routes.h"
 #include "service/routes_int.h"
 #include "util/clock.h"
 
@@ -176,14 +177,13 @@ int route_stats_get(void *ctx, const struct mnemo_http_req *req, struct mnemo_ht
         mnemo_maint_stats(w->maint, &ms);
         bad |= json_object_set_new(j, "maintenance", mnemo_maint_stats_json(&ms)) != 0;
     }
-    /* Per-project retrieval counters need a home in struct mnemo_worker (not there yet): the
-     * object stays empty and the worker-wide totals are reported beside it. */
     if (!bad)
-        bad |= json_object_set_new(j, "retrieval", json_object()) != 0 ||
-               json_object_set_new(j, "context_requests",
-                                   json_integer(atomic_load(&w->context_requests))) != 0 ||
-               json_object_set_new(j, "events_appended",
-                                   json_integer(atomic_load(&w->events_appended))) != 0;
+        bad |=
+            json_object_set_new(j, "retrieval", mnemo_routes_retrieval_json(w->retrieval)) != 0 ||
+            json_object_set_new(j, "context_requests",
+                                json_integer(atomic_load(&w->context_requests))) != 0 ||
+            json_object_set_new(j, "events_appended",
+                                json_integer(atomic_load(&w->events_appended))) != 0;
     if (bad) {
         json_decref(j);
         j = NULL;

@@ -107,9 +107,17 @@ int mnemo__routes_project_check(struct mnemo_http_resp *resp, const char *field,
 /* Publishes an SSE event when the worker has a server (w->http); data is borrowed. */
 void mnemo__routes_publish(struct mnemo_worker *w, const char *event, const json_t *data);
 
-/* The embedder and index to search with: both NULL unless embeddings are on and indexed. */
+/* The embedder and index that writes keep up to date: both NULL unless embeddings are on. */
 void mnemo__routes_vectors(struct mnemo_worker *w, struct mnemo_embedder **emb,
                            struct mnemo_vindex **vx);
+
+/*
+ * The embedder and index to search with: as mnemo__routes_vectors, but both NULL while the
+ * index is still loading (w->index_ready), when *why (may be NULL) says so; a half-loaded
+ * index would rank only the vectors read so far.
+ */
+void mnemo__routes_search_vectors(struct mnemo_worker *w, struct mnemo_embedder **emb,
+                                  struct mnemo_vindex **vx, const char **why);
 
 /*
  * Brings the vector of observation id up to date after a write (embeds it, or takes it out of

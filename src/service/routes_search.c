@@ -11,6 +11,7 @@
 #include "memory/privacy.h"
 #include "search/context.h"
 #include "search/hybrid.h"
+#include "service/routes.h"
 #include "service/routes_int.h"
 #include "util/clock.h"
 #include "util/config.h"
@@ -60,10 +61,16 @@ int route_search_run(void *ctx, const struct mnemo_http_req *req, struct mnemo_h
         mnemo__routes_bool(resp, body, "include_global", 1, &include_global) != 0 ||
         mnemo__routes_bool(resp, body, "explain", 0, &explain) != 0)
         return 0;
-    mnemo__routes_vectors(w, &emb, &vx);
+    const char *why = NULL;
+    mnemo__routes_search_vectors(w, &emb, &vx, &why);
     mnemo_err_clear(&err);
     int rc = mnemo_search_hybrid(w->st, vx, emb, project, query, (int)limit, include_global, 0,
                                  NULL, &res, &err);
+    if (rc == 0 && why != NULL)
+        snprintf(res.vec_error, sizeof res.vec_error, "%s", why);
+    if (rc == 0)
+        mnemo_routes_retrieval_record(w->retrieval, project, MNEMO_ROUTES_RETRIEVAL_SEARCH,
+                                      (int64_t)res.n);
     if (rc != 0) {
         mnemo__routes_fail_err(resp, rc, &err);
         return 0;
@@ -132,6 +139,7 @@ int route_context_session_start(void *ctx, const struct mnemo_http_req *req,
         return 0;
     }
     atomic_fetch_add(&w->context_requests, 1);
+    mnemo_routes_retrieval_record(w->retrieval, project, MNEMO_ROUTES_RETRIEVAL_CONTEXT, shown);
     return answer_context(resp, &sb, shown, start);
 }
 
@@ -170,7 +178,7 @@ int route_context_prompt(void *ctx, const struct mnemo_http_req *req, struct mne
     mnemo_err_clear(&err);
     int rc = mnemo_privacy_clean(w->priv, prompt, len, &clean, &err);
     if (rc == 0 && clean.len > 0) {
-        mnemo__routes_vectors(w, &emb, &vx);
+        mnemo__routes_search_vectors(w, &emb, &vx, NULL);
         rc = mnemo_context_prompt(w->st, vx, emb, project, clean.text, (int)tokens, 0, NULL, &sb,
                                   &shown, &err);
     }
@@ -181,5 +189,6 @@ int route_context_prompt(void *ctx, const struct mnemo_http_req *req, struct mne
         return 0;
     }
     atomic_fetch_add(&w->context_requests, 1);
+    mnemo_routes_retrieval_record(w->retrieval, project, MNEMO_ROUTES_RETRIEVAL_CONTEXT, shown);
     return answer_context(resp, &sb, shown, start);
 }

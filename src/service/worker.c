@@ -53,6 +53,8 @@ struct run {
     struct sigaction old_pipe;
     int signals_blocked;
     int pid_written;
+    pthread_t index_loader; /* loads the vector index after READY (see load_index) */
+    int index_loader_started;
 };
 
 /* ---- small helpers ------------------------------------------------------------------------- */
@@ -226,6 +228,37 @@ static int open_privacy(struct mnemo_worker *w, const struct mnemo_config *c, st
 }
 
 /*
+ * Loads the vector index from the store (2 s for 100k vectors here) on its own thread, so the
+ * worker turns READY without waiting for it. The load holds the index's write lock throughout:
+ * vectors that the capture thread or a route adds meanwhile wait and land after it, and a
+ * removal waits too, so the index ends up exactly as the store. Searches skip the index until
+ * index_ready is set (routes.c).
+ */
+static void *load_index(void *arg)
+{
+    struct mnemo_worker *w = arg;
+    struct mnemo_err err;
+    char q[PATH_MAX + 8];
+    int64_t n = 0, t0 = mnemo_clock_mono_ns();
+
+    mnemo_err_clear(&err);
+    int rc = mnemo_search_vindex_load(w->st, w->vx, mnemo_embed_model_id(w->emb),
+                                      MNEMO_STORE_TIMEOUT_SLOW_MS * 4, &n, &err);
+    if (rc != 0) {
+        /* Search stays keyword-only; /v1/selfcheck and the log say why. */
+        mnemo_log_write(w->log, MNEMO_LOG_ERROR, "vector index load failed", "error=%s",
+                        mnemo_log_quote(q, sizeof q, mnemo_err_text(&err, rc)));
+        return NULL;
+    }
+    atomic_store(&w->index_ready, 1);
+    mnemo_log_write(w->log, MNEMO_LOG_INFO, "vector index loaded",
+                    "model=%s vectors=%lld took_ms=%lld",
+                    mnemo_log_quote(q, sizeof q, mnemo_embed_model_id(w->emb)), (long long)n,
+                    (long long)((mnemo_clock_mono_ns() - t0) / MNEMO_NS_PER_MS));
+    return NULL;
+}
+
+/*
  * Step 4 and 5 of worker.h: store, privacy, embedder, vector index, then the background
  * threads. The threads start before the status turns READY, so a route that sees READY also
  * sees w->capture and w->maint set (the atomic store of the status publishes them).
@@ -263,16 +296,18 @@ static void open_components(struct run *r)
         return;
     }
     if (mnemo_embed_enabled(w->emb)) {
-        int64_t n = 0;
         rc = mnemo_vindex_open(mnemo_embed_dim(w->emb), MNEMO_VINDEX_FLOAT, &w->vx, &err);
-        if (rc == 0)
-            rc = mnemo_search_vindex_load(w->st, w->vx, mnemo_embed_model_id(w->emb), 0, &n, &err);
         if (rc != 0) {
             set_error(w, "vector index", &err, rc);
             return;
         }
-        mnemo_log_write(w->log, MNEMO_LOG_INFO, "vector index loaded", "model=%s vectors=%lld",
-                        mnemo_log_quote(q, sizeof q, mnemo_embed_model_id(w->emb)), (long long)n);
+        rc = pthread_create(&r->index_loader, NULL, load_index, w);
+        if (rc != 0) {
+            mnemo_err_set(&err, MNEMO_EIO, "cannot start the index loader: %s", strerror(rc));
+            set_error(w, "vector index", &err, MNEMO_EIO);
+            return;
+        }
+        r->index_loader_started = 1;
     }
     rc = mnemo_capture_start(w, &w->capture, &err);
     if (rc != 0) {
@@ -325,6 +360,9 @@ static int start_http(struct run *r, struct mnemo_err *err)
         mnemo_log_write(w->log, MNEMO_LOG_WARN, "listening beyond this machine as configured",
                         "tcp_host=%s", mnemo_log_quote(q, sizeof q, r->tcp_host));
     const struct mnemo_http_route *routes = mnemo_routes(&n_routes);
+    rc = mnemo_routes_retrieval_new(&w->retrieval);
+    if (rc != 0)
+        return mnemo_err_set(err, rc, "cannot create the retrieval counters");
     rc = mnemo_http_start(&hc, routes, n_routes, &w->http, err);
     if (rc != 0) {
         w->http = NULL;
@@ -450,10 +488,16 @@ static void shutdown_worker(struct run *r)
     struct mnemo_http *http = w->http;
     w->http = NULL;
     mnemo_http_stop(http, MNEMO_WORKER_STOP_GRACE_MS);
+    mnemo_routes_retrieval_free(w->retrieval); /* no handler runs any more */
+    w->retrieval = NULL;
     mnemo_capture_stop(w->capture);
     w->capture = NULL;
     mnemo_maint_stop(w->maint);
     w->maint = NULL;
+    if (r->index_loader_started) {
+        pthread_join(r->index_loader, NULL);
+        r->index_loader_started = 0;
+    }
     mnemo_vindex_close(w->vx);
     w->vx = NULL;
     mnemo_embed_close(w->emb);
@@ -541,6 +585,8 @@ static int run_worker(struct run *r, struct mnemo_err *err)
     if (rc != 0) {
         mnemo_http_stop(w->http, 0);
         w->http = NULL;
+        mnemo_routes_retrieval_free(w->retrieval);
+        w->retrieval = NULL;
         release(r);
         return rc;
     }

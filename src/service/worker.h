@@ -59,8 +59,9 @@ enum mnemo_worker_status {
 
 const char *mnemo_worker_status_name(enum mnemo_worker_status s);
 
-struct mnemo_capture; /* service/capture.h */
-struct mnemo_maint;   /* service/maint.h */
+struct mnemo_capture;          /* service/capture.h */
+struct mnemo_maint;            /* service/maint.h */
+struct mnemo_routes_retrieval; /* service/routes.h */
 
 struct mnemo_worker {
     /* set once */
@@ -91,6 +92,12 @@ struct mnemo_worker {
     struct mnemo_http *http;
     struct mnemo_capture *capture;
     struct mnemo_maint *maint;
+    /* per-project retrieval counters (service/routes.h); set before the listeners start */
+    struct mnemo_routes_retrieval *retrieval;
+    /* 1 once the vector index holds every stored vector. The index loads in the background so
+     * the worker is ready in milliseconds at any size; until then searches are keyword-only
+     * (and say why), while new vectors already go into the index. */
+    _Atomic int index_ready;
 
     /* counters */
     _Atomic int64_t events_appended;

@@ -312,7 +312,7 @@ static void test_worker_start_status_stop_through_the_cli(void **state)
 /* The link target of /proc/<pid>/fd/<fd>, "" when there is none. */
 static void fd_target(pid_t pid, const char *fd, char *buf, size_t size)
 {
-    char link[128];
+    char link[512];
     snprintf(link, sizeof link, "/proc/%ld/fd/%s", (long)pid, fd);
     ssize_t n = readlink(link, buf, size - 1);
     buf[n > 0 ? n : 0] = '\0';

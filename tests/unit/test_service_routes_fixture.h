@@ -17,6 +17,7 @@
 #include "memory/privacy.h"
 #include "search/vindex.h"
 #include "service/http.h"
+#include "service/routes.h"
 #include "service/routes_int.h"
 #include "service/worker.h"
 #include "util/clock.h"
@@ -63,6 +64,9 @@ static inline int rt_setup(void **state)
     assert_int_equal(pthread_cond_init(&f->w.cfg_idle, NULL), 0);
     f->w.started_ms = mnemo_clock_wall_ms();
     f->w.started_mono_ns = mnemo_clock_mono_ns();
+    atomic_store(&f->w.index_ready, 1); /* the index is empty and complete */
+    if (mnemo_routes_retrieval_new(&f->w.retrieval) != 0)
+        fail_msg("retrieval counters");
     atomic_store(&f->w.status, MNEMO_WORKER_READY);
     *state = f;
     return 0;
@@ -72,6 +76,7 @@ static inline int rt_teardown(void **state)
 {
     struct rt_fixture *f = *state;
     rt_resp_release(&f->resp);
+    mnemo_routes_retrieval_free(f->w.retrieval);
     mnemo_vindex_close(f->w.vx);
     mnemo_embed_close(f->w.emb);
     mnemo_privacy_free(f->w.priv);

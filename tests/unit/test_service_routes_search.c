@@ -90,6 +90,44 @@ static void test_routes_search_without_embeddings_is_keyword_only(void **state)
     assert_true(json_array_size(rt_get(f, "results")) >= 1);
 }
 
+/* While the worker is still loading its vector index (index_ready 0), search answers from
+ * keywords alone and says why; it never ranks against a half-loaded index. */
+static void test_routes_search_is_keyword_only_while_the_index_loads(void **state)
+{
+    struct rt_fixture *f = *state;
+    seed(f);
+    atomic_store(&f->w.index_ready, 0);
+    assert_int_equal(
+        rt_call(f, route_search_run, "/v1/search", NULL, "{\"query\":\"wal checkpoint\"}"), 200);
+    assert_false(json_is_true(rt_get(f, "vec_used")));
+    assert_true(json_array_size(rt_get(f, "results")) >= 1);
+    assert_non_null(strstr(json_string_value(rt_get(f, "vec_error")), "loading"));
+    atomic_store(&f->w.index_ready, 1);
+    assert_int_equal(
+        rt_call(f, route_search_run, "/v1/search", NULL, "{\"query\":\"wal checkpoint\"}"), 200);
+    assert_true(json_is_true(rt_get(f, "vec_used")));
+}
+
+/* Searches and context requests are counted per project in /v1/stats. */
+static void test_routes_retrieval_counts_reach_stats(void **state)
+{
+    struct rt_fixture *f = *state;
+    seed(f);
+    assert_int_equal(rt_call(f, route_search_run, "/v1/search", NULL,
+                             "{\"query\":\"wal checkpoint\",\"project\":\"p1\"}"),
+                     200);
+    size_t hits = json_array_size(rt_get(f, "results"));
+    assert_int_equal(rt_call(f, route_context_prompt, "/v1/context/prompt", NULL,
+                             "{\"project\":\"p1\",\"prompt\":\"wal checkpoint\"}"),
+                     200);
+    assert_int_equal(rt_call(f, route_stats_get, "/v1/stats", NULL, NULL), 200);
+    json_t *p1 = json_object_get(rt_get(f, "retrieval"), "p1");
+    assert_non_null(p1);
+    assert_int_equal(json_integer_value(json_object_get(p1, "searches")), 1);
+    assert_int_equal(json_integer_value(json_object_get(p1, "context_requests")), 1);
+    assert_true(json_integer_value(json_object_get(p1, "hits")) >= (json_int_t)hits);
+}
+
 static void test_routes_search_validates_its_fields(void **state)
 {
     struct rt_fixture *f = *state;
@@ -210,6 +248,10 @@ int main(void)
                                         rt_setup, rt_teardown),
         cmocka_unit_test_setup_teardown(test_routes_search_without_embeddings_is_keyword_only,
                                         rt_setup, rt_teardown),
+        cmocka_unit_test_setup_teardown(test_routes_search_is_keyword_only_while_the_index_loads,
+                                        rt_setup, rt_teardown),
+        cmocka_unit_test_setup_teardown(test_routes_retrieval_counts_reach_stats, rt_setup,
+                                        rt_teardown),
         cmocka_unit_test_setup_teardown(test_routes_search_validates_its_fields, rt_setup,
                                         rt_teardown),
         cmocka_unit_test_setup_teardown(test_routes_context_session_start_lists_the_project_index,
