@@ -64,6 +64,10 @@ struct mnemo_capture {
     pthread_cond_t cv; /* CLOCK_MONOTONIC */
     int kicked;        /* under mu */
     _Atomic int stop;
+    /* The server to publish on: w->http copied at start, cleared by mnemo_capture_detach_http.
+     * Read and used only under pub_mu, so once detach returns no publish runs or can start. */
+    pthread_mutex_t pub_mu;
+    struct mnemo_http *http;
 
     _Atomic int64_t processed, failed_tries, dead_lettered, observations, last_run_ms;
 };
@@ -90,14 +94,26 @@ static void log_event(struct mnemo_capture *c, enum mnemo_log_level level, const
 
 static void publish_created(struct mnemo_capture *c, int64_t id, const struct mnemo_obs *o)
 {
-    if (c->w->http == NULL)
-        return;
     json_t *j =
         json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)id, "title", o->title ? o->title : "",
                   "type", o->type, "project", o->project ? o->project : "");
-    if (j != NULL)
-        (void)mnemo_http_publish(c->w->http, "observation.created", j);
+    if (j == NULL)
+        return;
+    /* mnemo_http_publish never blocks (a full client queue drops the client): brief. */
+    pthread_mutex_lock(&c->pub_mu);
+    if (c->http != NULL)
+        (void)mnemo_http_publish(c->http, "observation.created", j);
+    pthread_mutex_unlock(&c->pub_mu);
     json_decref(j);
+}
+
+/* Whether anyone listens on the event stream (0 once detached). */
+static int has_listeners(struct mnemo_capture *c)
+{
+    pthread_mutex_lock(&c->pub_mu);
+    int n = c->http != NULL ? mnemo_http_sse_clients(c->http) : 0;
+    pthread_mutex_unlock(&c->pub_mu);
+    return n > 0;
 }
 
 /*
@@ -107,13 +123,16 @@ static void publish_created(struct mnemo_capture *c, int64_t id, const struct mn
 static void publish_queue(struct mnemo_capture *c)
 {
     struct mnemo_events_stats s;
-    if (c->w->http == NULL || mnemo_http_sse_clients(c->w->http) == 0 ||
-        mnemo_events_stats(c->w->st, &s, NULL) != 0)
+    if (!has_listeners(c) || mnemo_events_stats(c->w->st, &s, NULL) != 0)
         return;
     json_t *j = json_pack("{s:I, s:I, s:I}", "pending", (json_int_t)s.pending, "failed",
                           (json_int_t)s.failed, "done", (json_int_t)s.done);
-    if (j != NULL)
-        (void)mnemo_http_publish(c->w->http, "queue.status", j);
+    if (j == NULL)
+        return;
+    pthread_mutex_lock(&c->pub_mu);
+    if (c->http != NULL)
+        (void)mnemo_http_publish(c->http, "queue.status", j);
+    pthread_mutex_unlock(&c->pub_mu);
     json_decref(j);
 }
 
@@ -533,6 +552,7 @@ int mnemo_capture_start_with(struct mnemo_worker *w, struct mnemo_extractor *con
         goto fail_x;
     }
     c->w = w;
+    c->http = w->http;
     c->nx = n;
     memcpy(c->x, x, n * sizeof x[0]);
     if (pthread_condattr_init(&ca) != 0) {
@@ -543,9 +563,13 @@ int mnemo_capture_start_with(struct mnemo_worker *w, struct mnemo_extractor *con
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     int crc = pthread_cond_init(&c->cv, &ca);
     pthread_condattr_destroy(&ca);
-    if (crc != 0 || pthread_mutex_init(&c->mu, NULL) != 0) {
+    int mrc = crc == 0 ? pthread_mutex_init(&c->mu, NULL) : -1;
+    int prc0 = mrc == 0 ? pthread_mutex_init(&c->pub_mu, NULL) : -1;
+    if (crc != 0 || mrc != 0 || prc0 != 0) {
         if (crc == 0)
             pthread_cond_destroy(&c->cv);
+        if (mrc == 0)
+            pthread_mutex_destroy(&c->mu);
         free(c);
         rc = mnemo_err_set(err, MNEMO_ENOMEM, "capture start: cannot create a lock");
         goto fail_x;
@@ -554,6 +578,7 @@ int mnemo_capture_start_with(struct mnemo_worker *w, struct mnemo_extractor *con
     if (prc != 0) {
         pthread_cond_destroy(&c->cv);
         pthread_mutex_destroy(&c->mu);
+        pthread_mutex_destroy(&c->pub_mu);
         free(c);
         rc = mnemo_err_set(err, MNEMO_ENOMEM, "capture start: cannot start the thread: %s",
                            strerror(prc));
@@ -601,7 +626,17 @@ void mnemo_capture_stop(struct mnemo_capture *c)
         mnemo_extractor_free(c->x[i]);
     pthread_cond_destroy(&c->cv);
     pthread_mutex_destroy(&c->mu);
+    pthread_mutex_destroy(&c->pub_mu);
     free(c);
+}
+
+void mnemo_capture_detach_http(struct mnemo_capture *c)
+{
+    if (c == NULL)
+        return;
+    pthread_mutex_lock(&c->pub_mu);
+    c->http = NULL;
+    pthread_mutex_unlock(&c->pub_mu);
 }
 
 void mnemo_capture_stats(struct mnemo_capture *c, struct mnemo_capture_stats *out)

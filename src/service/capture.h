@@ -61,6 +61,13 @@ int mnemo_capture_start_with(struct mnemo_worker *w, struct mnemo_extractor *con
 /* Wakes the thread after an append (cheap; never blocks). */
 void mnemo_capture_kick(struct mnemo_capture *c);
 
+/*
+ * Stops publishing on the worker's HTTP server (captured at start from w->http): once this
+ * returns no publish is running or can start, so the server may be stopped and freed while
+ * the thread goes on. NULL is a no-op.
+ */
+void mnemo_capture_detach_http(struct mnemo_capture *c);
+
 /* Stops the thread after the event in hand; pending events stay queued. NULL is a no-op. */
 void mnemo_capture_stop(struct mnemo_capture *c);
 

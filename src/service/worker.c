@@ -472,11 +472,11 @@ static void wait_for_stop(struct run *r)
 
 /*
  * Shutdown. The status turns STOPPING first, so the server refuses new data requests at once.
- * Maintenance stops publishing (mnemo_maint_detach_http) and w->http is cleared, so the
- * capture thread and handlers that look at it from now on publish nothing. The server then
- * lets in-flight handlers finish (bounded) and joins its threads: after that no handler can
- * kick the capture thread or run maintenance, so both can stop and be freed. The store closes
- * last, with a TRUNCATE checkpoint, so no -wal file remains.
+ * Maintenance and the capture thread stop publishing (their detach_http calls return only
+ * when no publish of theirs is running). The server then lets in-flight handlers finish
+ * (bounded) and joins its threads: after that no handler can publish, kick the capture
+ * thread or run maintenance, so w->http is cleared and both threads can stop and be freed. The
+ * store closes last, with a TRUNCATE checkpoint, so no -wal file remains.
  */
 static void shutdown_worker(struct run *r)
 {
@@ -485,9 +485,11 @@ static void shutdown_worker(struct run *r)
     atomic_store(&w->status, MNEMO_WORKER_STOPPING);
     int64_t t0 = mnemo_clock_mono_ns();
     mnemo_maint_detach_http(w->maint);
-    struct mnemo_http *http = w->http;
+    mnemo_capture_detach_http(w->capture);
+    /* Handlers still running may read w->http (to publish); it stays valid until the server
+     * has joined them, and is cleared only then. */
+    mnemo_http_stop(w->http, MNEMO_WORKER_STOP_GRACE_MS);
     w->http = NULL;
-    mnemo_http_stop(http, MNEMO_WORKER_STOP_GRACE_MS);
     mnemo_routes_retrieval_free(w->retrieval); /* no handler runs any more */
     w->retrieval = NULL;
     mnemo_capture_stop(w->capture);
