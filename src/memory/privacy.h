@@ -130,8 +130,7 @@ int mnemo_privacy_add_rule(struct mnemo_privacy *p, const struct mnemo_privacy_r
  * or a bad rule (err names the file, the rule's 1-based index and why); MNEMO_ETOOBIG when
  * the rules do not fit; MNEMO_ENOMEM. Not thread-safe, like mnemo_privacy_add_rule.
  */
-int mnemo_privacy_load_rules_file(struct mnemo_privacy *p, const char *path,
-                                  struct mnemo_err *err);
+int mnemo_privacy_load_rules_file(struct mnemo_privacy *p, const char *path, struct mnemo_err *err);
 
 /* Number of rules in p. Thread-safe once configured. */
 size_t mnemo_privacy_rule_count(const struct mnemo_privacy *p);

@@ -41,7 +41,7 @@ enum mnemo_config_source {
 struct mnemo_config_key {
     const char *name; /* "tcp.listen" */
     enum mnemo_config_type type;
-    const char *def; /* default as text */
+    const char *def;  /* default as text */
     int64_t min, max; /* bounds for MNEMO_CONFIG_INT */
     int secret;       /* 1: value is masked ("***") by list/get unless asked to reveal */
     const char *help; /* one line */
