@@ -10,6 +10,22 @@
  * Ownership: a struct mnemo_hook_input owns its raw JSON (json_decref'd by
  * mnemo_hook_input_release); its string fields point into that JSON.
  * Thread-safety: pure functions.
+ *
+ * Per-agent rules (adapter_<agent>.c says where each comes from):
+ *   - Context is delivered only by session-start and user-prompt-submit; every other event prints
+ *     the agent's minimal output whatever context is passed (a Stop hook's additionalContext
+ *     would keep the turn going: claude-mem #1288 loops).
+ *   - Claude Code, Codex: {"hookSpecificOutput":{"hookEventName":...,"additionalContext":...}},
+ *     and nothing at all without context (exit 0 with an empty stdout is valid for every event
+ *     of both; Codex rejects a bare {"continue":true} on some events).
+ *   - Gemini CLI: the same hookSpecificOutput (hookEventName SessionStart or BeforeAgent), and
+ *     "{}" without context (its stdout must hold only JSON).
+ *   - Cursor: sessionStart {"additional_context":...}; beforeSubmitPrompt {"continue":true} (it
+ *     cannot inject: memory reaches Cursor through the rules file the installer writes);
+ *     "{}" for every other hook.
+ *   - Input: null counts as absent; a field of the wrong JSON type is MNEMO_EINVAL. Payload
+ *     shapes that differ from Claude Code's (Gemini tool results, Cursor shell/edit/MCP hooks)
+ *     are rebuilt in Claude Code's shape in `norm`, so the rules extractor reads one format.
  */
 #ifndef MNEMO_AGENT_ADAPTER_H
 #define MNEMO_AGENT_ADAPTER_H
@@ -39,6 +55,16 @@ enum mnemo_hook_event {
     MNEMO_HOOK_PRE_COMPACT,
 };
 
+/*
+ * Largest additionalContext written, in UTF-16 code units (the unit in which Claude Code counts
+ * its 10,000-character cap on hook strings; a longer string is replaced by a preview). A longer
+ * context is cut at a character boundary.
+ */
+#define MNEMO_ADAPTER_CONTEXT_MAX 10000
+
+/* Largest hook input parsed, in bytes (a larger one is MNEMO_EINVAL). */
+#define MNEMO_ADAPTER_INPUT_MAX ((size_t)16 * 1024 * 1024)
+
 /* Parse/format names ("claude", "user-prompt-submit"). parse returns 0 or MNEMO_EINVAL. */
 int mnemo_agent_parse(const char *name, enum mnemo_agent *out);
 const char *mnemo_agent_name(enum mnemo_agent a);
@@ -50,8 +76,10 @@ struct mnemo_hook_input {
     enum mnemo_agent agent;
     enum mnemo_hook_event event;
     json_t *raw;                        /* the whole stdin object (owned) */
+    json_t *norm;                       /* owned, may be NULL: values rebuilt in Claude Code's
+                                           shape that tool_input/tool_response point into */
     const char *session_id;             /* the agent's session/conversation id */
-    const char *turn_id;                /* Codex turn id */
+    const char *turn_id;                /* Codex turn id (Cursor: generation_id) */
     const char *cwd;                    /* working directory (Cursor: first workspace root) */
     const char *prompt;                 /* user-prompt-submit */
     const char *tool_name;              /* post-tool-use, normalized to Claude's names where a
@@ -69,6 +97,7 @@ void mnemo_hook_input_release(struct mnemo_hook_input *in);
  * Parses the agent's stdin (len bytes, need not be NUL-terminated) for event into *out
  * (released by the caller even on failure). Returns 0, or MNEMO_EINVAL with err saying what
  * was wrong (not JSON, not an object, a field of the wrong type). Unknown fields are ignored.
+ * On failure *out holds nothing (raw and norm NULL) but its agent and event.
  */
 int mnemo_adapter_parse(enum mnemo_agent agent, enum mnemo_hook_event event, const char *buf,
                         size_t len, struct mnemo_hook_input *out, struct mnemo_err *err);
