@@ -599,6 +599,12 @@ static void test_api_secrets_never_come_back(void **state)
         expect_no_secret(&r, gets[i]);
         http_resp_free(&r);
     }
+    /* The failing command became an observation, with the secrets redacted out of it. */
+    r = sock_json(f, "GET", "/v1/observations/export?format=jsonl&project=secproj", NULL);
+    assert_int_equal(r.code, 200);
+    cu_expect_contains(r.body, "deploy --key");
+    expect_no_secret(&r, "export of the extracted observation");
+    http_resp_free(&r);
     r = sock_json(f, "POST", "/v1/search",
                   "{\"query\":\"pelican deploy\",\"project\":\"secproj\"}");
     assert_true(json_array_size(json_object_get(expect_json(&r, 200, "search"), "results")) >= 1);
@@ -716,6 +722,212 @@ static void test_api_stats_maintenance_selfcheck_and_metrics(void **state)
     assert_int_equal(tu_file_size(f->wal), 0);
 }
 
+/* ---- edges: content types, body shapes, TCP token and Origin corner cases ------------------- */
+
+static void test_api_content_types_and_body_shapes(void **state)
+{
+    struct fixture *f = ((struct api *)*state)->f;
+    const char *q = "{\"query\":\"quokka\"}";
+    const char *ok_types[] = {"application/json; charset=utf-8", "APPLICATION/JSON"};
+    for (size_t i = 0; i < 2; i++) {
+        struct http_opts o = {.content_type = ok_types[i], .body = q};
+        struct http_resp r = http(f->sock, "POST", "http://localhost/v1/search", &o);
+        expect_json(&r, 200, ok_types[i]);
+        http_resp_free(&r);
+    }
+    struct http_opts o = {.content_type = "application/jsonx", .body = q};
+    struct http_resp r = http(f->sock, "POST", "http://localhost/v1/search", &o);
+    expect_error(&r, 415, "application/jsonx");
+    http_resp_free(&r);
+    o = (struct http_opts){.body = q}; /* no Content-Type at all (curl: form-urlencoded) */
+    r = http(f->sock, "POST", "http://localhost/v1/search", &o);
+    expect_error(&r, 415, "form-urlencoded");
+    http_resp_free(&r);
+
+    const char *bad[] = {"[1,2]", "", "{} trailing", "{\"query\":\"a\\u0000b\"}",
+                         "\"just a string\""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        r = sock_json(f, "POST", "/v1/observations", bad[i]);
+        char what[64];
+        snprintf(what, sizeof what, "body '%s'", bad[i]);
+        expect_error(&r, 400, what);
+        http_resp_free(&r);
+    }
+
+    r = sock_json(f, "POST", "/v1/events/retry", "{\"id\":999999}");
+    assert_int_equal(json_integer_value(json_object_get(expect_json(&r, 200, "retry"), "requeued")),
+                     0);
+    http_resp_free(&r);
+
+    /* The same version asks for no restart. */
+    r = sock_json(f, "GET", "/v1/version", NULL);
+    char body[128];
+    snprintf(body, sizeof body, "{\"version\":\"%s\"}",
+             json_string_value(json_object_get(expect_json(&r, 200, "version"), "version")));
+    http_resp_free(&r);
+    r = sock_json(f, "POST", "/v1/restart", body);
+    assert_false(json_is_true(json_object_get(expect_json(&r, 200, "restart"), "restarting")));
+    http_resp_free(&r);
+}
+
+static void test_api_import_jsonl_export_json_and_paging(void **state)
+{
+    struct fixture *f = ((struct api *)*state)->f;
+    const char *lines = "{\"project\":\"pageproj\",\"type\":\"change\",\"title\":\"Page one "
+                        "ibis\",\"narrative\":\"a\"}\n"
+                        "{\"project\":\"pageproj\",\"type\":\"change\",\"title\":\"Page two "
+                        "ibis\",\"narrative\":\"b\"}\n"
+                        "{\"project\":\"pageproj\",\"type\":\"change\",\"title\":\"Page three "
+                        "ibis\",\"narrative\":\"c\"}\n";
+    struct http_opts o = {.content_type = "application/x-ndjson", .body = lines};
+    struct http_resp r = http(f->sock, "POST", "http://localhost/v1/observations/import", &o);
+    assert_int_equal(
+        json_integer_value(json_object_get(expect_json(&r, 200, "import jsonl"), "imported")), 3);
+    http_resp_free(&r);
+
+    r = sock_json(f, "GET", "/v1/observations?project=pageproj&limit=2&offset=2", NULL);
+    json_t *j = expect_json(&r, 200, "page 2");
+    assert_int_equal(json_integer_value(json_object_get(j, "total")), 3);
+    assert_int_equal(json_integer_value(json_object_get(j, "offset")), 2);
+    assert_int_equal(json_array_size(json_object_get(j, "observations")), 1);
+    http_resp_free(&r);
+
+    r = sock_json(f, "GET", "/v1/observations/export?format=json&project=pageproj", NULL);
+    assert_int_equal(r.code, 200);
+    assert_non_null(r.json);
+    cu_expect_contains(r.body, "Page three ibis");
+    http_resp_free(&r);
+}
+
+static void test_api_tcp_token_and_origin_corner_cases(void **state)
+{
+    struct api *a = *state;
+    char bearer[200], path[256], v[256], upper[128], evil[128];
+    snprintf(bearer, sizeof bearer, "Authorization: Bearer %s", a->token);
+    snprintf(upper, sizeof upper, "Origin: http://LOCALHOST:%d", a->port);
+    snprintf(evil, sizeof evil, "Host: evil.example:%d", a->port);
+
+    /* The token is not accepted in a data route's query string. */
+    snprintf(path, sizeof path, "/v1/stats?token=%s", a->token);
+    struct http_resp r = tcp(a, "GET", path, NULL, NULL);
+    expect_error(&r, 401, "token in the query");
+    http_resp_free(&r);
+    const char *const basic[] = {"Authorization: Basic bW5lbW86dG9rZW4=", NULL};
+    r = tcp(a, "GET", "/v1/stats", basic, NULL);
+    expect_error(&r, 401, "Basic auth");
+    http_resp_free(&r);
+    /* Unknown paths are not revealed before the token (documented order). */
+    r = tcp(a, "GET", "/v1/nope", NULL, NULL);
+    expect_error(&r, 401, "unknown path without token");
+    http_resp_free(&r);
+
+    const char *origins[] = {"Origin: null", NULL, NULL};
+    char https[128];
+    snprintf(https, sizeof https, "Origin: https://localhost:%d", a->port);
+    origins[1] = https;
+    for (size_t i = 0; i < 2; i++) {
+        const char *const h[] = {bearer, origins[i], NULL};
+        r = tcp(a, "GET", "/v1/stats", h, NULL);
+        expect_error(&r, 403, origins[i]);
+        http_resp_free(&r);
+    }
+    const char *const hu[] = {bearer, upper, NULL};
+    r = tcp(a, "GET", "/v1/stats", hu, NULL);
+    expect_json(&r, 200, "own origin in capitals");
+    http_resp_free(&r);
+
+    /* A rebinding page cannot collect the cookie either. */
+    snprintf(path, sizeof path, "/?token=%s", a->token);
+    const char *const he[] = {evil, NULL};
+    r = tcp(a, "GET", path, he, NULL);
+    expect_error(&r, 403, "landing with a foreign Host");
+    assert_null(header_value(&r, "Set-Cookie", v, sizeof v));
+    http_resp_free(&r);
+
+    /* Over TCP the body limit holds too, with the token. */
+    size_t big = 10 * 1024 * 1024 + 1;
+    char *body = malloc(big);
+    assert_non_null(body);
+    memset(body, ' ', big);
+    body[0] = '{';
+    body[big - 1] = '}';
+    char url[128];
+    snprintf(url, sizeof url, "%s/v1/search", a->base);
+    const char *const hb[] = {bearer, NULL};
+    struct http_opts o = {
+        .content_type = "application/json", .headers = hb, .body = body, .body_len = big};
+    r = http(NULL, "POST", url, &o);
+    expect_error(&r, 413, "TCP body over 10 MB");
+    http_resp_free(&r);
+    free(body);
+}
+
+static void
+test_api_secrets_and_private_blocks_stay_out_of_updates_imports_and_summaries(void **state)
+{
+    struct fixture *f = ((struct api *)*state)->f;
+    int64_t id = create_obs(f,
+                            "{\"project\":\"sec2proj\",\"type\":\"decision\",\"title\":\"Cormorant "
+                            "release plan\",\"narrative\":\"public part <private>hidden walrus "
+                            "nine</private> end\"}",
+                            201);
+    char path[128];
+    snprintf(path, sizeof path, "/v1/observations/%lld", (long long)id);
+    struct http_resp r = sock_json(
+        f, "PATCH", path, "{\"narrative\":\"now with " AWS_KEY "\",\"facts\":[\"" GH_TOKEN "\"]}");
+    expect_json(&r, 200, "PATCH with secrets");
+    expect_no_secret(&r, "PATCH answer");
+    http_resp_free(&r);
+    r = sock_json(f, "GET", path, NULL);
+    expect_json(&r, 200, "GET");
+    expect_no_secret(&r, "GET after PATCH");
+    http_resp_free(&r);
+
+    r = sock_json(f, "POST", "/v1/observations/import",
+                  "{\"observations\":[{\"project\":\"sec2proj\",\"type\":\"change\",\"title\":"
+                  "\"Imported cormorant key\",\"narrative\":\"key " AWS_KEY "\"}]}");
+    assert_int_equal(
+        json_integer_value(json_object_get(expect_json(&r, 200, "import"), "imported")), 1);
+    http_resp_free(&r);
+
+    r = sock_json(
+        f, "POST", "/v1/sessions",
+        "{\"agent\":\"claude\",\"agent_session_id\":\"s-sec2\",\"project\":\"sec2proj\"}");
+    int64_t sid = json_integer_value(
+        json_object_get(json_object_get(expect_json(&r, 201, "session"), "session"), "id"));
+    http_resp_free(&r);
+    snprintf(path, sizeof path, "/v1/sessions/%lld/summary", (long long)sid);
+    r = sock_json(f, "POST", path,
+                  "{\"request\":\"cormorant release\",\"learned\":\"the key is " GH_TOKEN "\","
+                  "\"completed\":\"released with " AWS_KEY "\"}");
+    expect_json(&r, 201, "summary with secrets");
+    http_resp_free(&r);
+
+    const char *gets[] = {"/v1/observations/export?format=jsonl&project=sec2proj",
+                          "/v1/observations?project=sec2proj"};
+    for (size_t i = 0; i < 2; i++) {
+        r = sock_json(f, "GET", gets[i], NULL);
+        assert_int_equal(r.code, 200);
+        cu_expect_contains(r.body, "ormorant");
+        expect_no_secret(&r, gets[i]);
+        if (strstr(r.body, "hidden walrus") != NULL)
+            fail_msg("%s shows a <private> block: %s", gets[i], r.body);
+        http_resp_free(&r);
+    }
+    const char *posts[][2] = {
+        {"/v1/context/session-start", "{\"project\":\"sec2proj\"}"},
+        {"/v1/context/prompt", "{\"project\":\"sec2proj\",\"prompt\":\"cormorant release key\"}"},
+        {"/v1/search", "{\"query\":\"cormorant\",\"project\":\"sec2proj\"}"}};
+    for (size_t i = 0; i < 3; i++) {
+        r = sock_json(f, "POST", posts[i][0], posts[i][1]);
+        expect_json(&r, 200, posts[i][0]);
+        expect_no_secret(&r, posts[i][0]);
+        if (strstr(r.body, "hidden walrus") != NULL)
+            fail_msg("%s shows a <private> block: %s", posts[i][0], r.body);
+        http_resp_free(&r);
+    }
+}
+
 static void test_api_sigterm_exits_0_leaving_no_wal(void **state)
 {
     struct fixture *f = ((struct api *)*state)->f;
@@ -769,6 +981,11 @@ int main(void)
         cmocka_unit_test(test_api_events_are_queued_then_processed),
         cmocka_unit_test(test_api_secrets_never_come_back),
         cmocka_unit_test(test_api_export_is_an_attachment_and_import_counts),
+        cmocka_unit_test(test_api_content_types_and_body_shapes),
+        cmocka_unit_test(test_api_import_jsonl_export_json_and_paging),
+        cmocka_unit_test(test_api_tcp_token_and_origin_corner_cases),
+        cmocka_unit_test(
+            test_api_secrets_and_private_blocks_stay_out_of_updates_imports_and_summaries),
         cmocka_unit_test(test_api_stats_maintenance_selfcheck_and_metrics),
         cmocka_unit_test(test_api_sigterm_exits_0_leaving_no_wal),
     };
