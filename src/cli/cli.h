@@ -88,6 +88,7 @@ int cmd_forget(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc
 int cmd_help(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
 int cmd_import(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
 int cmd_init(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
+int cmd_install(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
 int cmd_list(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
 int cmd_reembed(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
 int cmd_restart(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
@@ -99,6 +100,7 @@ int cmd_stats(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc,
 int cmd_status(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
 int cmd_stop(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
 int cmd_unarchive(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
+int cmd_uninstall(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
 int cmd_version(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
 
 /* ---- command tables --------------------------------------------------------------------- */

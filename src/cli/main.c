@@ -179,6 +179,32 @@ static const struct mnemo_cli_cmd commands[] = {
         "The home is $MNEMO_HOME, or ~/.mnemo when MNEMO_HOME is not set.\n",
     },
     {
+        "install",
+        cmd_install,
+        "mnemo install claude|codex|gemini|cursor [--user|--project] [--command PATH] [--dry-run]",
+        "add mnemo's hooks and MCP server to an agent's configuration",
+        "Merges mnemo's hooks (`mnemo hook <event> --agent <agent>`) and its MCP server\n"
+        "(`mnemo mcp`) into the agent's own configuration files, keeping every other entry:\n"
+        "\n"
+        "  claude  ~/.claude/settings.json and ~/.claude.json (project: .claude/settings.json\n"
+        "          and .mcp.json)\n"
+        "  codex   ~/.codex/hooks.json and ~/.codex/config.toml ([mcp_servers.mnemo])\n"
+        "  gemini  ~/.gemini/settings.json\n"
+        "  cursor  ~/.cursor/hooks.json and ~/.cursor/mcp.json (project: also\n"
+        "          .cursor/rules/mnemo.mdc)\n"
+        "\n"
+        "Before the first change of an existing file it is copied to <file>.mnemo-backup, and\n"
+        "<file>.mnemo-install records what was written, so `mnemo uninstall` can undo it\n"
+        "exactly. Running install again replaces mnemo's entries (never duplicates them) and\n"
+        "gives the same bytes. A file that cannot be parsed is reported and nothing is changed.\n"
+        "\n"
+        "options:\n"
+        "  --user          the user's configuration under $HOME (the default)\n"
+        "  --project       the project's configuration under the current directory\n"
+        "  --command PATH  the mnemo binary the agent runs (default: this binary)\n"
+        "  --dry-run       say what would change and write nothing\n",
+    },
+    {
         "list",
         cmd_list,
         "mnemo list [--project P|--all-projects] [--type T] [--since S] [--limit N] [--archived] "
@@ -315,6 +341,22 @@ static const struct mnemo_cli_cmd commands[] = {
         "bring an archived observation back",
         "Clears the archive flag of observation ID, so it shows in list, search and context\n"
         "again.\n",
+    },
+    {
+        "uninstall",
+        cmd_uninstall,
+        "mnemo uninstall claude|codex|gemini|cursor [--user|--project] [--dry-run]",
+        "remove what `mnemo install` added to an agent's configuration",
+        "Removes exactly what `mnemo install` added. A file install created is deleted; a file\n"
+        "that still holds exactly what install wrote gets its original back byte for byte\n"
+        "(from <file>.mnemo-backup). A file changed since install (by you or the agent) keeps\n"
+        "those changes: only mnemo's hooks and MCP server are taken out (JSON is written back\n"
+        "with the file's indentation; the backup is kept). Each changed file is named.\n"
+        "\n"
+        "options:\n"
+        "  --user          the user's configuration under $HOME (the default)\n"
+        "  --project       the project's configuration under the current directory\n"
+        "  --dry-run       say what would change and write nothing\n",
     },
     {
         "version",
