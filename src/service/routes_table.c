@@ -4,6 +4,7 @@
  * needs the token over TCP and a ready worker.
  */
 #include "service/routes.h"
+#include "service/routes_hooks.h"
 #include "service/routes_int.h"
 
 #define READY MNEMO_HTTP_NEEDS_READY
@@ -40,6 +41,7 @@ static const struct mnemo_http_route routes[] = {
     {"POST", "/v1/search", route_search_run, READY},
     {"POST", "/v1/context/session-start", route_context_session_start, READY},
     {"POST", "/v1/context/prompt", route_context_prompt, READY},
+    {"POST", "/v1/hooks/{event}", route_hook_post, READY},
     {"POST", "/v1/maintenance", route_maintenance_run, READY},
     {"GET", "/v1/maintenance", route_maintenance_get, READY},
     {"POST", "/v1/checkpoint", route_checkpoint_run, READY},
