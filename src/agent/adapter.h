@@ -8,7 +8,8 @@
  * clock, so every agent's behaviour is pinned by recorded payloads (tests/fixtures/).
  *
  * Ownership: a struct mnemo_hook_input owns its raw JSON (json_decref'd by
- * mnemo_hook_input_release); its string fields point into that JSON.
+ * mnemo_hook_input_release) and norm; its string fields point into them or, for tool names
+ * mapped onto Claude Code's, at static strings.
  * Thread-safety: pure functions.
  *
  * Per-agent rules (adapter_<agent>.c says where each comes from):
@@ -23,9 +24,11 @@
  *   - Cursor: sessionStart {"additional_context":...}; beforeSubmitPrompt {"continue":true} (it
  *     cannot inject: memory reaches Cursor through the rules file the installer writes);
  *     "{}" for every other hook.
- *   - Input: null counts as absent; a field of the wrong JSON type is MNEMO_EINVAL. Payload
- *     shapes that differ from Claude Code's (Gemini tool results, Cursor shell/edit/MCP hooks)
- *     are rebuilt in Claude Code's shape in `norm`, so the rules extractor reads one format.
+ *   - Input: the event comes from the command line, not from the payload's hook_event_name
+ *     (which only picks among one agent's shapes, as Cursor's several tool hooks). Null counts
+ *     as absent; a field of the wrong JSON type is MNEMO_EINVAL. Payload shapes that differ
+ *     from Claude Code's (Gemini tool results, Cursor shell/edit/MCP hooks) are rebuilt in
+ *     Claude Code's shape in `norm`, so the rules extractor reads one format.
  */
 #ifndef MNEMO_AGENT_ADAPTER_H
 #define MNEMO_AGENT_ADAPTER_H
@@ -84,9 +87,9 @@ struct mnemo_hook_input {
     const char *prompt;                 /* user-prompt-submit */
     const char *tool_name;              /* post-tool-use, normalized to Claude's names where a
                                            tool maps (run_shell_command -> Bash, ...) */
-    const json_t *tool_input;           /* post-tool-use (borrowed from raw) */
-    const json_t *tool_response;        /* post-tool-use (borrowed from raw) */
-    const char *transcript_path;        /* stop, subagent-stop, session-end, pre-compact */
+    const json_t *tool_input;           /* post-tool-use (borrowed from raw or norm) */
+    const json_t *tool_response;        /* post-tool-use (borrowed from raw or norm) */
+    const char *transcript_path;        /* any event that sends it (used by the stop-like ones) */
     const char *last_assistant_message; /* when the agent sends it */
     const char *source;                 /* session-start: startup|resume|clear|compact */
 };
@@ -96,8 +99,8 @@ void mnemo_hook_input_release(struct mnemo_hook_input *in);
 /*
  * Parses the agent's stdin (len bytes, need not be NUL-terminated) for event into *out
  * (released by the caller even on failure). Returns 0, or MNEMO_EINVAL with err saying what
- * was wrong (not JSON, not an object, a field of the wrong type). Unknown fields are ignored.
- * On failure *out holds nothing (raw and norm NULL) but its agent and event.
+ * was wrong (not JSON, not an object, a field of the wrong type), or MNEMO_ENOMEM. Unknown
+ * fields are ignored. On failure *out holds nothing (raw and norm NULL) but its agent and event.
  */
 int mnemo_adapter_parse(enum mnemo_agent agent, enum mnemo_hook_event event, const char *buf,
                         size_t len, struct mnemo_hook_input *out, struct mnemo_err *err);
