@@ -284,6 +284,35 @@ static void test_api_limits_and_errors_over_the_socket(void **state)
     cu_expect_contains(v, "GET");
     http_resp_free(&r);
 
+    /* A pattern route's 405 names every method of that path. */
+    r = sock_json(f, "PUT", "/v1/observations/5", "{}");
+    expect_error(&r, 405, "PUT on an {id} route");
+    assert_non_null(header_value(&r, "Allow", v, sizeof v));
+    cu_expect_contains(v, "GET");
+    cu_expect_contains(v, "PATCH");
+    cu_expect_contains(v, "DELETE");
+    http_resp_free(&r);
+
+    const char *nf[] = {"/v1/observations/", "/v1//stats", "/v1/stats/",
+                        "/v1/observations/5/archive/x"};
+    for (size_t i = 0; i < sizeof nf / sizeof nf[0]; i++) {
+        r = sock_json(f, "GET", nf[i], NULL);
+        expect_error(&r, 404, nf[i]);
+        http_resp_free(&r);
+    }
+    const char *bad[] = {"/v1/observations/99999999999999999999",
+                         "/v1/observations/-1",
+                         "/v1/observations/0",
+                         "/v1/observations?limit=1001",
+                         "/v1/observations?offset=-1",
+                         "/v1/observations?archived=maybe",
+                         "/v1/events?limit=abc"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        r = sock_json(f, "GET", bad[i], NULL);
+        expect_error(&r, 400, bad[i]);
+        http_resp_free(&r);
+    }
+
     /* The worker took none of it badly. */
     assert_true(health_ready(f));
 }

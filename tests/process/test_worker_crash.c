@@ -17,17 +17,20 @@
 
 struct appender {
     struct fixture *f;
-    int64_t acked[N_EVENTS]; /* ids answered 202, in order */
+    atomic_int next; /* the next event number to send */
+    pthread_mutex_t mu;
+    int64_t acked[N_EVENTS]; /* ids answered 202 */
     atomic_int n_acked;
     int n_failed; /* appends that got no 2xx (after the kill) */
     int n_other;  /* answers that were neither 202 nor a transport error: a defect */
     long other_code;
 };
 
+/* Appends events one by one until N_EVENTS were sent (by all threads together). */
 static void *append_events(void *arg)
 {
     struct appender *a = arg;
-    for (int i = 0; i < N_EVENTS; i++) {
+    for (int i = atomic_fetch_add(&a->next, 1); i < N_EVENTS; i = atomic_fetch_add(&a->next, 1)) {
         char body[512];
         snprintf(body, sizeof body,
                  "{\"agent\":\"claude\",\"kind\":\"post-tool-use\",\"agent_session_id\":\"crash\","
@@ -39,6 +42,7 @@ static void *append_events(void *arg)
         struct http_resp r;
         CURLcode cc = http_call(a->f->sock, "POST", "http://localhost/v1/events", &o, &r);
         json_t *id = json_object_get(r.json, "id");
+        pthread_mutex_lock(&a->mu);
         if (cc == CURLE_OK && r.code == 202 && json_is_integer(id)) {
             int n = atomic_load(&a->n_acked);
             a->acked[n] = (int64_t)json_integer_value(id);
@@ -50,6 +54,7 @@ static void *append_events(void *arg)
                 a->other_code = r.code;
             }
         }
+        pthread_mutex_unlock(&a->mu);
         http_resp_free(&r);
     }
     return NULL;
@@ -86,27 +91,35 @@ static int crash_setup(void **state)
     return 0;
 }
 
-static void test_worker_kill_9_mid_appends_keeps_and_processes_every_acked_event(void **state)
+/*
+ * Appends N_EVENTS events from n_threads clients, each one request at a time, SIGKILLs the
+ * worker after KILL_AFTER acknowledgements, restarts it and checks every acked event.
+ */
+static void kill_9_mid_appends(struct fixture *f, int n_threads)
 {
-    struct fixture *f = *state;
     struct appender *a = calloc(1, sizeof *a);
     assert_non_null(a);
     a->f = f;
+    assert_int_equal(pthread_mutex_init(&a->mu, NULL), 0);
 
     serve(f);
-    pthread_t t;
-    assert_int_equal(pthread_create(&t, NULL, append_events, a), 0);
+    pthread_t t[8];
+    assert_true(n_threads > 0 && n_threads <= 8);
+    for (int i = 0; i < n_threads; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, append_events, a), 0);
     int64_t end = tu_now_ms() + 60000;
     while (atomic_load(&a->n_acked) < KILL_AFTER && tu_now_ms() < end)
         usleep(200);
     pid_t victim = f->child;
     assert_int_equal(kill(victim, SIGKILL), 0);
-    assert_int_equal(pthread_join(t, NULL), 0);
+    for (int i = 0; i < n_threads; i++)
+        assert_int_equal(pthread_join(t[i], NULL), 0);
     assert_int_equal(wait_child(victim, EXIT_WAIT_MS), 128 + SIGKILL);
     f->child = 0;
 
     int acked = atomic_load(&a->n_acked);
-    print_message("acked before kill -9: %d of %d (not acked: %d)\n", acked, N_EVENTS, a->n_failed);
+    print_message("%d client(s): acked before kill -9: %d of %d (not acked: %d)\n", n_threads,
+                  acked, N_EVENTS, a->n_failed);
     if (a->n_other > 0)
         fail_msg("%d appends answered neither 202 nor nothing (last %ld)", a->n_other,
                  a->other_code);
@@ -162,7 +175,19 @@ static void test_worker_kill_9_mid_appends_keeps_and_processes_every_acked_event
     assert_int_equal(sqlite3_column_int64(st, 0), 0);
     sqlite3_finalize(st);
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    pthread_mutex_destroy(&a->mu);
     free(a);
+}
+
+static void test_worker_kill_9_mid_appends_keeps_and_processes_every_acked_event(void **state)
+{
+    kill_9_mid_appends(*state, 1);
+}
+
+/* Four clients keep several appends in flight, so the kill lands in some of them. */
+static void test_worker_kill_9_mid_concurrent_appends_keeps_every_acked_event(void **state)
+{
+    kill_9_mid_appends(*state, 4);
 }
 
 int main(void)
@@ -173,6 +198,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(
             test_worker_kill_9_mid_appends_keeps_and_processes_every_acked_event, crash_setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(
+            test_worker_kill_9_mid_concurrent_appends_keeps_every_acked_event, crash_setup,
             teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
