@@ -86,6 +86,7 @@ int cmd_edit(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, 
 int cmd_export(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
 int cmd_forget(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
 int cmd_help(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
+int cmd_hook(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
 int cmd_import(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
 int cmd_init(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
 int cmd_install(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);

@@ -156,6 +156,28 @@ static const struct mnemo_cli_cmd commands[] = {
         "`db`, a subcommand) prints that command's help, like `mnemo <command> --help`.\n",
     },
     {
+        "hook",
+        cmd_hook,
+        "mnemo hook <event> [--agent claude|codex|gemini|cursor]",
+        "run as an agent's hook: send the event to the worker, print the context",
+        "Reads the agent's hook JSON on stdin, sends it to the worker in one request over\n"
+        "$MNEMO_HOME/mnemo.sock and prints exactly what the agent accepts (the memory context for\n"
+        "session-start and user-prompt-submit). Events: session-start, user-prompt-submit,\n"
+        "post-tool-use, stop, subagent-stop, session-end, pre-compact.\n"
+        "\n"
+        "It fails open: every run ends within its deadline (session-start 2000 ms,\n"
+        "user-prompt-submit 1000, post-tool-use 300, stop and subagent-stop 1000, session-end\n"
+        "and pre-compact 800; MNEMO_HOOK_TIMEOUT_MS overrides them all) and exits 0 whatever\n"
+        "happens, printing the agent's minimal output when the worker is missing, slow or\n"
+        "failing. Problems go to $MNEMO_HOME/logs/hooks.log, never to stdout. When no worker\n"
+        "runs it starts one in the background (at most once per 10 s; MNEMO_AUTOSTART=0 turns\n"
+        "that off). MNEMO_DISABLED=1, MNEMO_INTERNAL=1 or a .mnemo-ignore file in the project\n"
+        "make it a no-op.\n"
+        "\n"
+        "options:\n"
+        "  --agent A   the agent running the hook: claude (default), codex, gemini or cursor\n",
+    },
+    {
         "import",
         cmd_import,
         "mnemo import FILE",
