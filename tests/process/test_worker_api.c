@@ -35,6 +35,11 @@ static int api_start(void **state, const char *rate_env)
     snprintf(a->base, sizeof a->base, "http://127.0.0.1:%d", a->port);
     a->f->env[1] = a->tcp_env;
     a->f->env[2] = a->rate_env;
+    /* A short idle timeout, so the slow-client test is quick (the env slots are taken). */
+    assert_int_equal(mkdir(a->f->home, 0700), 0);
+    char cfg[700];
+    snprintf(cfg, sizeof cfg, "%s/config.json", a->f->home);
+    tu_file_write(cfg, "{\"http.timeout_s\": 2}", strlen("{\"http.timeout_s\": 2}"));
     serve(a->f);
     read_token(a->f, a->token, sizeof a->token);
     *state = a;
@@ -957,6 +962,119 @@ test_api_secrets_and_private_blocks_stay_out_of_updates_imports_and_summaries(vo
     }
 }
 
+/* ---- hostile clients ----------------------------------------------------------------------- */
+
+/* A TCP connection to the worker that sent the start of a request and then nothing. */
+static int half_request(struct api *a)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)a->port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    char req[128];
+    int n = snprintf(req, sizeof req, "GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n", a->port);
+    assert_int_equal(write(fd, req, (size_t)n), n);
+    return fd;
+}
+
+struct chunked {
+    size_t left;
+};
+
+static size_t read_spaces(char *buf, size_t size, size_t n, void *userdata)
+{
+    struct chunked *c = userdata;
+    size_t k = size * n < c->left ? size * n : c->left;
+    memset(buf, ' ', k);
+    c->left -= k;
+    return k;
+}
+
+static void test_api_hostile_clients_do_not_hurt_the_worker(void **state)
+{
+    struct api *a = *state;
+    struct fixture *f = a->f;
+
+    /* Idle half-requests hold no one up, and are closed after the idle timeout (2 s here). */
+    int fds[20];
+    for (int i = 0; i < 20; i++)
+        fds[i] = half_request(a);
+    struct http_resp r = tcp(a, "GET", "/v1/health", NULL, NULL);
+    expect_json(&r, 200, "health beside 20 idle connections");
+    http_resp_free(&r);
+    int64_t t0 = tu_now_ms();
+    for (int i = 0; i < 20; i++) {
+        struct timeval tv = {.tv_sec = 20};
+        assert_int_equal(setsockopt(fds[i], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), 0);
+        char buf[256];
+        ssize_t got = read(fds[i], buf, sizeof buf);
+        if (got < 0 && errno != ECONNRESET)
+            fail_msg("idle connection %d not closed by the worker: %s", i, strerror(errno));
+        close(fds[i]);
+    }
+    int64_t took = tu_now_ms() - t0;
+    print_message("idle connections closed after %lld ms (timeout 2 s)\n", (long long)took);
+    assert_true(took < 15000);
+
+    /* A chunked body past the limit has no length to refuse up front: the connection is closed. */
+    char url[128];
+    snprintf(url, sizeof url, "%s/v1/observations", a->base);
+    char bearer[200];
+    snprintf(bearer, sizeof bearer, "Authorization: Bearer %s", a->token);
+    struct curl_slist *hl = curl_slist_append(NULL, bearer);
+    hl = curl_slist_append(hl, "Content-Type: application/json");
+    hl = curl_slist_append(hl, "Transfer-Encoding: chunked");
+    assert_non_null(hl);
+    struct chunked ch = {.left = 11u * 1024 * 1024};
+    CURL *c = curl_easy_init();
+    assert_non_null(c);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_POST, 1L);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+    curl_easy_setopt(c, CURLOPT_READFUNCTION, read_spaces);
+    curl_easy_setopt(c, CURLOPT_READDATA, &ch);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 20000L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    struct mnemo_strbuf sb;
+    mnemo_strbuf_init(&sb, 1 << 20);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &sb);
+    CURLcode cc = curl_easy_perform(c);
+    long code = 0;
+    if (cc == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    curl_easy_cleanup(c);
+    curl_slist_free_all(hl);
+    mnemo_strbuf_release(&sb);
+    if (cc == CURLE_OK && code < 400)
+        fail_msg("an 11 MB chunked body was answered %ld", code);
+    print_message("11 MB chunked body: %s, status %ld\n", curl_easy_strerror(cc), code);
+
+    /* A header block over MHD's limit gets an error, not a crash. */
+    size_t hn = 40 * 1024;
+    char *big = malloc(hn + 16);
+    assert_non_null(big);
+    memcpy(big, "X-Big: ", 7);
+    memset(big + 7, 'a', hn);
+    big[7 + hn] = '\0';
+    const char *const hb[] = {big, NULL};
+    struct http_resp br;
+    char surl[64];
+    snprintf(surl, sizeof surl, "http://localhost/v1/health");
+    struct http_opts o = {.headers = hb};
+    cc = http_call(f->sock, "GET", surl, &o, &br);
+    if (cc == CURLE_OK && br.code < 400)
+        fail_msg("a 40 KiB header was answered %ld", br.code);
+    http_resp_free(&br);
+    free(big);
+
+    assert_true(health_ready(f));
+    r = tcp(a, "GET", "/v1/health", NULL, NULL);
+    expect_json(&r, 200, "health after the hostile clients");
+    http_resp_free(&r);
+}
+
 static void test_api_sigterm_exits_0_leaving_no_wal(void **state)
 {
     struct fixture *f = ((struct api *)*state)->f;
@@ -1015,6 +1133,7 @@ int main(void)
         cmocka_unit_test(test_api_tcp_token_and_origin_corner_cases),
         cmocka_unit_test(
             test_api_secrets_and_private_blocks_stay_out_of_updates_imports_and_summaries),
+        cmocka_unit_test(test_api_hostile_clients_do_not_hurt_the_worker),
         cmocka_unit_test(test_api_stats_maintenance_selfcheck_and_metrics),
         cmocka_unit_test(test_api_sigterm_exits_0_leaving_no_wal),
     };
