@@ -7,15 +7,19 @@
  * stops spawning; the concurrency limit holds across threads; the strict parser's rejections;
  * the built-in prompt equals prompts/extract.md.
  */
-#include "testutil.h"
+#include "memutil.h"
 
-#include <errno.h>
 #include <pthread.h>
-#include <signal.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
 #include "capture/extract.h"
+#include "memory/events.h"
+#include "memory/privacy.h"
+#include "memory/session.h"
+#include "service/capture.h"
+#include "service/worker.h"
 #include "util/log.h"
 
 #define T0 INT64_C(1790000000000)
@@ -692,44 +696,108 @@ static void test_quoted_arguments_reach_the_child_as_single_words(void **state)
     free(args);
 }
 
+/* ---- inside the capture thread ---------------------------------------------------------- */
+
+struct count_arg {
+    const char *sql;
+    int64_t n;
+};
+
+static int count_fn(struct mnemo_conn *c, void *arg, struct mnemo_err *err)
+{
+    struct count_arg *a = arg;
+    return mnemo_conn_query_int(c, a->sql, &a->n, err);
+}
+
+static int64_t query_count(struct mnemo_store *st, const char *sql)
+{
+    struct count_arg a = {.sql = sql, .n = 0};
+    struct mnemo_err e = {0};
+    if (mnemo_store_read(st, "test-count", 5000, count_fn, &a, &e) != 0)
+        fail_msg("'%s': %s", sql, e.msg);
+    return a.n;
+}
+
+static void test_capture_thread_stores_llm_drafts_and_falls_back_without_loss(void **state)
+{
+    struct rig *r = *state;
+    char sh[512], xml[512], cnt[512];
+    void *m = NULL;
+    struct mnemo_privacy *priv = NULL;
+    struct mnemo_session sess;
+    struct mnemo_capture *cap = NULL;
+    struct mnemo_err e = {0};
+    mu_search_setup(&m);
+    struct mu_search_fixture *fx = m;
+    assert_int_equal(mnemo_privacy_new(&priv, &e), 0);
+    struct mnemo_worker *w = calloc(1, sizeof *w);
+    assert_non_null(w);
+    w->st = fx->st;
+    w->priv = priv;
+    w->emb = fx->emb;
+    w->vx = fx->vx;
+    w->log = r->log;
+    assert_int_equal(
+        mnemo_session_start(fx->st, "claude", "s1", "proj", "/nowhere", T0, &sess, NULL, &e), 0);
+    /* One call a day: the first event gets the model's drafts, the second the rules'. */
+    make_x(r, 10000, 1, 1, "%s %s %s", data_path("counter.sh", sh, sizeof sh),
+           tu_path(&r->dir, "count", cnt, sizeof cnt),
+           data_path("good_reply.xml", xml, sizeof xml));
+    struct mnemo_extractor *x = r->x;
+    r->x = NULL; /* the capture thread owns it now */
+    assert_int_equal(mnemo_capture_start_with(w, &x, 1, &cap, &e), 0);
+    for (int i = 0; i < 2; i++) {
+        int64_t id = 0;
+        assert_int_equal(mnemo_events_append(fx->st, "claude", "s1", sess.id, "post-tool-use",
+                                             EDIT_EVENT, 0, &id, &e),
+                         0);
+    }
+    int64_t until = tu_now_ms() + 30000;
+    while (query_count(fx->st, "SELECT count(*) FROM events WHERE status = 'done'") < 2 &&
+           tu_now_ms() < until) {
+        mnemo_capture_kick(cap);
+        usleep(10000);
+    }
+    mnemo_capture_stop(cap);
+    assert_int_equal(query_count(fx->st, "SELECT count(*) FROM events WHERE status = 'done'"), 2);
+    assert_int_equal(query_count(fx->st, "SELECT count(*) FROM observations WHERE provenance = "
+                                         "'llm' AND title LIKE 'Pager skipped%'"),
+                     1);
+    assert_int_equal(query_count(fx->st, "SELECT count(*) FROM observations WHERE provenance = "
+                                         "'rules' AND title = 'Edited src/pager.c'"),
+                     1);
+    assert_int_equal(count_lines(cnt), 1);
+    mnemo_privacy_free(priv);
+    free(w);
+    mu_search_teardown(&m);
+}
+
 int main(void)
 {
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_good_reply_gives_llm_drafts_with_the_parsed_fields,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(
-            test_files_read_collected_by_the_fallback_join_the_llm_drafts, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_skip_reply_gives_nothing_and_is_no_fallback, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_prompt_carries_the_event_escaped_and_bounded, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_template_file_is_used_when_given, setup, teardown),
+        T(test_good_reply_gives_llm_drafts_with_the_parsed_fields),
+        T(test_files_read_collected_by_the_fallback_join_the_llm_drafts),
+        T(test_skip_reply_gives_nothing_and_is_no_fallback),
+        T(test_prompt_carries_the_event_escaped_and_bounded),
+        T(test_template_file_is_used_when_given),
         cmocka_unit_test(test_builtin_prompt_equals_the_repo_template),
-        cmocka_unit_test_setup_teardown(test_junk_reply_falls_back_to_rules_and_counts_rejected,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_timeout_kills_the_group_within_the_deadline, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_nonzero_exit_falls_back_with_stderr_in_the_log, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_missing_program_falls_back, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_oversized_reply_is_rejected, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_spent_budget_uses_rules_without_spawning, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_token_budget_refuses_a_prompt_that_would_pass_it,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_other_kinds_and_skipped_tools_never_spawn, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_retried_event_is_replayed_without_a_second_call, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_concurrency_limit_holds_across_threads, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_strict_parser_rejects_malformed_replies, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_strict_parser_accepts_the_documented_forms, setup,
-                                        teardown),
+        T(test_junk_reply_falls_back_to_rules_and_counts_rejected),
+        T(test_timeout_kills_the_group_within_the_deadline),
+        T(test_nonzero_exit_falls_back_with_stderr_in_the_log),
+        T(test_missing_program_falls_back),
+        T(test_oversized_reply_is_rejected),
+        T(test_spent_budget_uses_rules_without_spawning),
+        T(test_token_budget_refuses_a_prompt_that_would_pass_it),
+        T(test_other_kinds_and_skipped_tools_never_spawn),
+        T(test_retried_event_is_replayed_without_a_second_call),
+        T(test_concurrency_limit_holds_across_threads),
+        T(test_strict_parser_rejects_malformed_replies),
+        T(test_strict_parser_accepts_the_documented_forms),
         cmocka_unit_test(test_bad_configuration_is_refused_and_frees_the_fallback),
-        cmocka_unit_test_setup_teardown(test_quoted_arguments_reach_the_child_as_single_words,
-                                        setup, teardown),
+        T(test_quoted_arguments_reach_the_child_as_single_words),
+        T(test_capture_thread_stores_llm_drafts_and_falls_back_without_loss),
     };
+#undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
