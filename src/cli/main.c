@@ -346,6 +346,20 @@ static const struct mnemo_cli_cmd commands[] = {
         "  --json    one JSON object: {running, pid, socket, ready, health}\n",
     },
     {
+        "statusline",
+        cmd_statusline,
+        "mnemo statusline",
+        "print one line for Claude Code's status line (never starts the worker)",
+        "Prints one line for Claude Code's status line, such as\n"
+        "`mnemo: 1,234 memories \xc2\xb7 queue 0 \xc2\xb7 ready`, from the running worker's /v1/stats\n"
+        "(asked over the Unix socket with a 30 ms deadline), or `mnemo: worker stopped` (or\n"
+        "starting, busy) when it cannot answer. It never starts the worker and never opens the\n"
+        "database, reads only what is already on stdin, and always exits 0. In\n"
+        "~/.claude/settings.json:\n"
+        "\n"
+        "  \"statusLine\": {\"type\": \"command\", \"command\": \"mnemo statusline\"}\n",
+    },
+    {
         "stop",
         cmd_stop,
         "mnemo stop",
