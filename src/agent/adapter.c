@@ -4,7 +4,10 @@
  */
 #include "agent/adapter.h"
 
+#include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "agent/adapter_int.h"
 
@@ -205,6 +208,36 @@ int mnemo_adapter_parse(enum mnemo_agent agent, enum mnemo_hook_event event, con
 fail:
     mnemo_hook_input_release(out);
     return rc;
+}
+
+long mnemo__adapter_exit_code(const char *text, int last)
+{
+    long found = -1;
+    static const char *const keys[] = {"exit code:", "process exited with code"};
+    for (const char *line = text; line != NULL && *line != '\0';) {
+        while (*line == ' ' || *line == '\t')
+            line++;
+        for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+            size_t n = strlen(keys[k]);
+            if (strncasecmp(line, keys[k], n) != 0)
+                continue;
+            const char *num = line + n;
+            while (*num == ' ')
+                num++;
+            if (isdigit((unsigned char)*num)) {
+                char *end;
+                long code = strtol(num, &end, 10);
+                if (code >= 0 && code <= 255) {
+                    if (!last)
+                        return code;
+                    found = code;
+                }
+            }
+        }
+        line = strchr(line, '\n');
+        line = line ? line + 1 : NULL;
+    }
+    return found;
 }
 
 /* ---- output ------------------------------------------------------------------------------ */

@@ -6,7 +6,9 @@
  * last_assistant_message which may be null, source) plus turn_id on turn-scoped events. Tool
  * names: shell-like tools arrive as "Bash" with tool_input {command}; file edits as
  * "apply_patch" with the patch text in tool_input.command (kept as it is: no Claude tool has
- * that shape); MCP tools as mcp__<server>__<tool>.
+ * that shape); MCP tools as mcp__<server>__<tool>. A Bash result that arrives as the text the
+ * model saw is rebuilt as Claude Code's {stdout, exit_code?} (the exit code from a line such as
+ * "Process exited with code 1"), so the rules extractor can tell a failing command.
  *
  * Output: Codex validates every event's JSON against a schema with additionalProperties:false
  * (codex-rs/hooks/schema/generated/<event>.command.output.schema.json), and it rejected a bare
@@ -17,10 +19,33 @@
  */
 #include "agent/adapter_int.h"
 
+#include <string.h>
+
+/* {stdout, exit_code?} for a Bash result given as text; NULL when out of memory. */
+static json_t *shell_response(const json_t *text)
+{
+    json_t *out = json_pack("{s:O}", "stdout", (json_t *)text);
+    long code = mnemo__adapter_exit_code(json_string_value(text), 0);
+    if (out != NULL && code >= 0 &&
+        json_object_set_new(out, "exit_code", json_integer(code)) != 0) {
+        json_decref(out);
+        return NULL;
+    }
+    return out;
+}
+
 int mnemo__adapter_codex_parse(struct mnemo_hook_input *in, struct mnemo_err *err)
 {
     int rc = mnemo__adapter_common_fields(in, err);
-    return rc == 0 ? mnemo__adapter_str(in->raw, "turn_id", &in->turn_id, err) : rc;
+    if (rc == 0)
+        rc = mnemo__adapter_str(in->raw, "turn_id", &in->turn_id, err);
+    if (rc != 0 || in->event != MNEMO_HOOK_POST_TOOL_USE || in->tool_name == NULL ||
+        strcmp(in->tool_name, "Bash") != 0 || !json_is_string(in->tool_response))
+        return rc;
+    in->tool_response = mnemo__adapter_keep(in, "tool_response", shell_response(in->tool_response));
+    if (in->tool_response == NULL)
+        return mnemo_err_set(err, MNEMO_ENOMEM, "out of memory normalizing a Codex tool event");
+    return 0;
 }
 
 int mnemo__adapter_codex_output(enum mnemo_hook_event e, const char *context,

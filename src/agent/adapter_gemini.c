@@ -20,7 +20,6 @@
  */
 #include "agent/adapter_int.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 /* Gemini CLI's built-in tool names (with the legacy search_file_content) and Claude Code's. */
@@ -73,21 +72,6 @@ static int content_text(const json_t *v, struct mnemo_strbuf *sb)
     return 0;
 }
 
-/* The exit code a shell result reports on an "Exit Code: N" line, or -1 when it says none. */
-static long exit_code(const char *text)
-{
-    static const char key[] = "Exit Code: ";
-    for (const char *p = text; (p = strstr(p, key)) != NULL; p += sizeof key - 1) {
-        if (p != text && p[-1] != '\n')
-            continue;
-        char *end;
-        long code = strtol(p + sizeof key - 1, &end, 10);
-        if (end != p + sizeof key - 1)
-            return code;
-    }
-    return -1;
-}
-
 /* tool_input in Claude Code's names: read_file's older absolute_path becomes file_path and
  * replace's allow_multiple becomes replace_all. NULL when nothing needs renaming. */
 static json_t *normalized_input(const char *tool, const json_t *input, int *oom)
@@ -138,7 +122,7 @@ static json_t *normalized_response(const char *tool, const json_t *resp, int *oo
     /* Output and exit code are both in llmContent; error is set when the command could not run. */
     if (json_object_set_new(out, "stdout", json_stringn(s, text.len)) != 0)
         goto oom;
-    long code = exit_code(s);
+    long code = mnemo__adapter_exit_code(s, 1);
     if (code >= 0 && json_object_set_new(out, "exit_code", json_integer(code)) != 0)
         goto oom;
     const json_t *error = json_object_get(resp, "error");

@@ -52,6 +52,15 @@ json_t *mnemo__adapter_norm(struct mnemo_hook_input *in);
  */
 const json_t *mnemo__adapter_keep(struct mnemo_hook_input *in, const char *key, json_t *v);
 
+/*
+ * The exit code a shell result's text reports on a line of its own ("Exit Code: 2" as Gemini CLI
+ * writes it, "Exit code: 2" or "Process exited with code 2" as Codex does; case ignored), or -1
+ * when no line says one. The command's own output may hold such a line too, so the caller says
+ * which one is the agent's: the first (Codex puts its header before the output) or the last
+ * (Gemini puts its footer after it).
+ */
+long mnemo__adapter_exit_code(const char *text, int last);
+
 /* Whether context holds anything to inject (NULL, "" and whitespace-only do not). */
 int mnemo__adapter_has_context(const char *context);
 

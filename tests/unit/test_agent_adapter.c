@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "agent/adapter.h"
+#include "agent/adapter_int.h"
 #include "util/strbuf.h"
 
 static const enum mnemo_agent agents[] = {MNEMO_AGENT_CLAUDE, MNEMO_AGENT_CODEX, MNEMO_AGENT_GEMINI,
@@ -505,6 +506,25 @@ static void test_adapter_gemini_unknown_tools_and_shapes_pass_through(void **sta
     mnemo_hook_input_release(&in);
 }
 
+static void test_adapter_exit_codes_are_read_only_from_their_own_lines(void **state)
+{
+    (void)state;
+    assert_int_equal(mnemo__adapter_exit_code("Output: x\nExit Code: 2\nSignal: (none)", 0), 2);
+    assert_int_equal(mnemo__adapter_exit_code("Exit code: 0\nWall time: 1 seconds", 0), 0);
+    assert_int_equal(mnemo__adapter_exit_code("a\n  Process exited with code 127\n", 0), 127);
+    assert_int_equal(mnemo__adapter_exit_code("EXIT CODE:3", 0), 3);
+    assert_int_equal(mnemo__adapter_exit_code("echo 'Exit code: 9' inside a line", 0), -1);
+    assert_int_equal(mnemo__adapter_exit_code("Exit Code: (none)", 0), -1);
+    assert_int_equal(mnemo__adapter_exit_code("Exit code: -1", 0), -1);
+    assert_int_equal(mnemo__adapter_exit_code("Exit code: 99999999999999999999", 0), -1);
+    assert_int_equal(mnemo__adapter_exit_code("", 0), -1);
+    /* A command that printed such a line itself: first and last tell them apart. */
+    static const char codex[] = "Exit code: 1\nOutput:\nExit code: 0\n";
+    static const char gemini[] = "Output: Exit code: 0\nExit code: 0\nError: (none)\nExit Code: 1";
+    assert_int_equal(mnemo__adapter_exit_code(codex, 0), 1);
+    assert_int_equal(mnemo__adapter_exit_code(gemini, 1), 1);
+}
+
 static void test_adapter_cursor_mcp_text_that_is_not_json_stays_text(void **state)
 {
     static const char json[] = "{\"hook_event_name\":\"afterMCPExecution\",\"tool_name\":\"t\","
@@ -540,6 +560,7 @@ int main(void)
         cmocka_unit_test(test_adapter_nul_inside_a_string_keeps_the_event),
         cmocka_unit_test(test_adapter_gemini_shell_error_and_missing_exit_code),
         cmocka_unit_test(test_adapter_gemini_unknown_tools_and_shapes_pass_through),
+        cmocka_unit_test(test_adapter_exit_codes_are_read_only_from_their_own_lines),
         cmocka_unit_test(test_adapter_cursor_mcp_text_that_is_not_json_stays_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

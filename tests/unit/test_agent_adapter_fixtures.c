@@ -257,6 +257,18 @@ static void test_adapter_gemini_tool_events_become_the_observations_claude_ones_
     assert_non_null(strstr(title, "parser.c"));
 }
 
+static void test_adapter_codex_shell_text_becomes_a_failing_command(void **state)
+{
+    char title[256];
+    (void)state;
+    assert_int_equal(extract(MNEMO_AGENT_CODEX, "post-tool-use", "discovery", title, sizeof title),
+                     1);
+    assert_non_null(strstr(title, "pytest"));
+    assert_int_equal(
+        extract(MNEMO_AGENT_CODEX, "post-tool-use.unified-exec", "discovery", title, sizeof title),
+        0);
+}
+
 static void test_adapter_cursor_tool_events_become_the_observations_claude_ones_do(void **state)
 {
     char title[256];
@@ -278,6 +290,7 @@ int main(void)
         cmocka_unit_test(test_adapter_gemini_fixtures_parse_to_their_normalized_fields),
         cmocka_unit_test(test_adapter_cursor_fixtures_parse_to_their_normalized_fields),
         cmocka_unit_test(test_adapter_gemini_tool_events_become_the_observations_claude_ones_do),
+        cmocka_unit_test(test_adapter_codex_shell_text_becomes_a_failing_command),
         cmocka_unit_test(test_adapter_cursor_tool_events_become_the_observations_claude_ones_do),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
