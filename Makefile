@@ -108,3 +108,30 @@ fmt-check: deps
 
 clean:
 	rm -rf build build-tsan build-asan
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: the binary built by `make build`, the Claude Code
+# plugin folder (integrations/claude-code, whose bin/mnemo-exec finds PREFIX/bin/mnemo) and the
+# man page. make uninstall removes exactly those. Neither builds: run `make build` first, as
+# yourself, so that `sudo make install` only copies.
+PREFIX ?= /usr/local
+DESTDIR ?=
+MNEMO_PLUGIN_DIR = $(DESTDIR)$(PREFIX)/share/mnemo/claude-code
+
+.PHONY: install uninstall
+
+install:
+	@if [[ ! -x build/mnemo ]]; then echo "make install: build/mnemo is missing; run 'make build' first" >&2; exit 1; fi
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -d $(MNEMO_PLUGIN_DIR)/.claude-plugin $(MNEMO_PLUGIN_DIR)/hooks $(MNEMO_PLUGIN_DIR)/bin
+	install -m 0755 build/mnemo $(DESTDIR)$(PREFIX)/bin/mnemo
+	install -m 0644 integrations/claude-code/.claude-plugin/plugin.json $(MNEMO_PLUGIN_DIR)/.claude-plugin/plugin.json
+	install -m 0644 integrations/claude-code/hooks/hooks.json $(MNEMO_PLUGIN_DIR)/hooks/hooks.json
+	install -m 0644 integrations/claude-code/.mcp.json $(MNEMO_PLUGIN_DIR)/.mcp.json
+	install -m 0644 integrations/claude-code/README.md $(MNEMO_PLUGIN_DIR)/README.md
+	install -m 0755 integrations/claude-code/bin/mnemo-exec $(MNEMO_PLUGIN_DIR)/bin/mnemo-exec
+	install -m 0644 docs/mnemo.1 $(DESTDIR)$(PREFIX)/share/man/man1/mnemo.1
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/mnemo $(DESTDIR)$(PREFIX)/share/man/man1/mnemo.1
+	rm -rf $(MNEMO_PLUGIN_DIR)
+	rmdir $(DESTDIR)$(PREFIX)/share/mnemo 2>/dev/null || true
