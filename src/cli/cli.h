@@ -91,6 +91,7 @@ int cmd_import(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc
 int cmd_init(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
 int cmd_install(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
 int cmd_list(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
+int cmd_mcp(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
 int cmd_reembed(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
 int cmd_restart(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
 int cmd_search(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);

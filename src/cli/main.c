@@ -246,6 +246,23 @@ static const struct mnemo_cli_cmd commands[] = {
         "  --json            JSON Lines output\n",
     },
     {
+        "mcp",
+        cmd_mcp,
+        "mnemo mcp [--project P]",
+        "run the MCP server on stdin/stdout (what an agent starts)",
+        "Serves the Model Context Protocol over stdin and stdout (JSON-RPC, one message per\n"
+        "line): the tools search, timeline, get_observations, save_memory and memory_admin,\n"
+        "forwarded to the worker on $MNEMO_HOME/mnemo.sock. It answers the legacy initialize\n"
+        "handshake (protocol versions 2024-11-05 to 2025-11-25) and the stateless\n"
+        "server/discover of 2026-07-28. Logs go to stderr only. It exits when stdin ends or\n"
+        "when the process that started it dies. When the worker is not running the tools say\n"
+        "so (start it with `mnemo start`).\n"
+        "\n"
+        "options:\n"
+        "  --project P    the default project of search and save_memory (default:\n"
+        "                 $MNEMO_PROJECT, else the git top level of the working directory)\n",
+    },
+    {
         "reembed",
         cmd_reembed,
         "mnemo reembed",
