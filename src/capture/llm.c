@@ -53,6 +53,7 @@ struct llm_state {
     pthread_cond_t cv; /* CLOCK_MONOTONIC: a slot was freed */
     int running;
     int64_t day;
+    int64_t refused_day; /* the day a call was last refused for the budget */
     struct mnemo_llm_stats st;
 };
 
@@ -103,10 +104,10 @@ static int budget_spent(struct llm_state *s, int64_t prompt_tokens)
 }
 
 /*
- * Takes a slot and charges the call to today's budget. Returns OK, BUDGET or BUSY (no slot
- * within the timeout).
+ * Takes a slot and charges the call to today's budget. Returns OK, BUDGET (*first_refusal = 1
+ * for the day's first) or BUSY (no slot within the timeout).
  */
-static enum outcome acquire(struct llm_state *s, int64_t prompt_tokens)
+static enum outcome acquire(struct llm_state *s, int64_t prompt_tokens, int *first_refusal)
 {
     struct timespec until;
     clock_gettime(CLOCK_MONOTONIC, &until);
@@ -121,6 +122,8 @@ static enum outcome acquire(struct llm_state *s, int64_t prompt_tokens)
     for (;;) {
         if (budget_spent(s, prompt_tokens)) {
             s->st.budget_exhausted++;
+            *first_refusal = s->refused_day != s->day;
+            s->refused_day = s->day;
             r = BUDGET;
             break;
         }
@@ -172,24 +175,28 @@ static void set_why(char *why, size_t size, const char *msg)
 /*
  * Asks the model about in. OK with the drafts in *out (skip: none), or the outcome that
  * says why not, with a one-line reason in why and the child's stderr (malloc'd or NULL) in
- * *errtext.
+ * *errtext. *quiet = 1 when the reason was logged before today (log it at debug).
  */
 static enum outcome ask(struct llm_state *s, const struct mnemo_extract_input *in,
                         struct mnemo_extract_output *out, char *why, size_t why_size,
-                        char **errtext)
+                        char **errtext, int *quiet)
 {
     struct mnemo_err e = {0};
     struct llm_run_result res;
     char *prompt = NULL;
     size_t len = 0;
     *errtext = NULL;
+    *quiet = 0;
     if (mnemo__llm_render(s->tmpl, in, &prompt, &len, &e) != 0) {
         set_why(why, why_size, e.msg);
         count(s, &s->st.failures);
         return FAILED;
     }
-    enum outcome r = acquire(s, (int64_t)len / 4);
+    int first_refusal = 0;
+    enum outcome r = acquire(s, (int64_t)len / 4, &first_refusal);
     if (r == BUDGET) {
+        /* logged once a day: every event after it would say the same */
+        *quiet = !first_refusal;
         snprintf(why, why_size, "daily budget spent");
         free(prompt);
         return r;
@@ -329,7 +336,8 @@ static int llm_extract(struct mnemo_extractor *x, const struct mnemo_extract_inp
 
     char why[200] = "", *errtext = NULL;
     mnemo_extract_output_init(&mine);
-    enum outcome r = ask(s, in, &mine, why, sizeof why, &errtext);
+    int quiet = 0;
+    enum outcome r = ask(s, in, &mine, why, sizeof why, &errtext, &quiet);
     if (r == OK) {
         rc = merge_reads(&mine, &fb);
         mnemo_extract_output_release(&fb);
@@ -346,7 +354,10 @@ static int llm_extract(struct mnemo_extractor *x, const struct mnemo_extract_inp
                  s->fallback->ops->name ? s->fallback->ops->name : "fallback");
         count(s, &s->st.fallbacks);
         char q1[256], q2[1024];
-        mnemo_log_write(s->log, r == BUDGET ? MNEMO_LOG_INFO : MNEMO_LOG_WARN,
+        mnemo_log_write(s->log,
+                        quiet         ? MNEMO_LOG_DEBUG
+                        : r == BUDGET ? MNEMO_LOG_INFO
+                                      : MNEMO_LOG_WARN,
                         "llm extractor: fell back", "event=%lld reason=%s stderr=%s",
                         (long long)in->event_id, mnemo_log_quote(q1, sizeof q1, why),
                         mnemo_log_quote(q2, sizeof q2, errtext ? errtext : ""));
@@ -479,6 +490,7 @@ int mnemo_extractor_llm_new(const struct mnemo_llm_config *cfg, struct mnemo_ext
     s->daily_calls = cfg->daily_calls ? cfg->daily_calls : MNEMO_LLM_DEFAULT_DAILY_CALLS;
     s->daily_tokens = cfg->daily_tokens ? cfg->daily_tokens : MNEMO_LLM_DEFAULT_DAILY_TOKENS;
     s->day = mnemo_clock_wall_ms() / DAY_MS;
+    s->refused_day = -1;
     if (cfg->prompt_path != NULL)
         s->tmpl = read_template(cfg->prompt_path, cfg->log);
     if (s->tmpl == NULL)

@@ -149,9 +149,11 @@ static int put_value(struct mnemo_strbuf *sb, const char *name, size_t n,
         s = mnemo_clock_format_utc(in->created_at, when, sizeof when);
     else if (IS("tool_input"))
         return put_json(sb, json_object_get(in->payload, "tool_input"), LLM_INPUT_MAX);
-    else if (IS("tool_response"))
-        return put_json(sb, json_object_get(in->payload, "tool_response"), LLM_RESPONSE_MAX);
-    else
+    else if (IS("tool_response")) {
+        /* a post-tool-use-failure event carries the failure as "error" instead */
+        const json_t *v = json_object_get(in->payload, "tool_response");
+        return put_json(sb, v ? v : json_object_get(in->payload, "error"), LLM_RESPONSE_MAX);
+    } else
         return 1;
 #undef IS
     return put_escaped(sb, s, strlen(s), 1024);

@@ -289,6 +289,23 @@ static void pump(struct child *c, const char *input, size_t input_len, int64_t d
     }
 }
 
+/*
+ * Moves *fd above 2. A worker started with a closed stdin/stdout/stderr gets those numbers
+ * back from pipe2/socketpair, and the child's dup2 onto 0, 1, 2 would then overwrite one
+ * end with another.
+ */
+static int lift(int *fd)
+{
+    if (*fd > 2)
+        return 0;
+    int high = fcntl(*fd, F_DUPFD_CLOEXEC, 3);
+    if (high < 0)
+        return -1;
+    close(*fd);
+    *fd = high;
+    return 0;
+}
+
 int mnemo__llm_run(char *const *argv, const char *input, size_t input_len, int timeout_ms,
                    size_t out_max, struct llm_run_result *res, struct mnemo_err *err)
 {
@@ -303,7 +320,8 @@ int mnemo__llm_run(char *const *argv, const char *input, size_t input_len, int t
     mnemo_strbuf_init(&errb, LLM_STDERR_MAX + 1);
     int64_t start = mnemo_clock_mono_ms();
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0 || pipe2(po, O_CLOEXEC) != 0 ||
-        pipe2(pe, O_CLOEXEC) != 0) {
+        pipe2(pe, O_CLOEXEC) != 0 || lift(&sp[0]) != 0 || lift(&sp[1]) != 0 || lift(&po[0]) != 0 ||
+        lift(&po[1]) != 0 || lift(&pe[0]) != 0 || lift(&pe[1]) != 0) {
         rc = mnemo_err_set(err, MNEMO_EIO, "llm command: cannot create pipes: %s", strerror(errno));
         goto out;
     }
