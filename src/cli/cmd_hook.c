@@ -44,7 +44,7 @@ int cmd_hook(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, 
     /* An agent that closes our stdout early must not turn the exit status into a signal. */
     signal(SIGPIPE, SIG_IGN);
     opterr = 0;
-    optind = 1;
+    optind = 0; /* glibc starts afresh: main() already parsed its own options */
     for (;;) {
         int c = getopt_long(argc, argv, ":h", opts, NULL);
         if (c == -1)
