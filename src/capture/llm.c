@@ -227,8 +227,10 @@ static enum outcome ask(struct llm_state *s, const struct mnemo_extract_input *i
     } else if (!res.exited || res.exit_code != 0) {
         if (res.exited)
             snprintf(why, why_size, "command exited with status %d", res.exit_code);
-        else
+        else if (res.signal != 0)
             snprintf(why, why_size, "command killed by signal %d", res.signal);
+        else /* reaped by someone else (SIGCHLD ignored): no status to trust */
+            snprintf(why, why_size, "command's exit status lost");
         count(s, &s->st.failures);
         r = FAILED;
     } else {
