@@ -96,6 +96,55 @@ static json_t *normalized_input(const char *tool, const json_t *input, int *oom)
     return copy;
 }
 
+/* The parts of a run_shell_command llmContent. */
+struct shell_text {
+    const char *out, *err; /* err NULL when the footer says none */
+    size_t out_len, err_len;
+};
+
+/* The first (or last) line of s[0..end) that starts with key, or NULL. */
+static const char *find_line(const char *s, size_t end, const char *key, int last)
+{
+    size_t n = strlen(key);
+    const char *found = NULL;
+    for (size_t i = 0; i + n <= end; i++)
+        if ((i == 0 || s[i - 1] == '\n') && strncmp(s + i, key, n) == 0) {
+            found = s + i;
+            if (!last)
+                break;
+        }
+    return found;
+}
+
+/*
+ * Splits "Command: ...\nDirectory: ...\nOutput: <text>\nError: <e>\nExit Code: <n>\n..." (Gemini
+ * CLI's shell result) into the command's output and its error line; a text without an Output:
+ * line is all output. The footer is found from the end, since the output may hold such lines.
+ */
+static struct shell_text split_shell_text(const char *s, size_t len)
+{
+    struct shell_text st = {s, NULL, len, 0};
+    const char *out = find_line(s, len, "Output: ", 0);
+    if (out == NULL)
+        return st;
+    out += strlen("Output: ");
+    const char *exit = find_line(s, len, "Exit Code: ", 1);
+    size_t end = exit != NULL && exit > out ? (size_t)(exit - s) - 1 : len;
+    const char *err = find_line(s, end, "Error: ", 1);
+    if (err != NULL && err > out && memchr(err, '\n', (size_t)(s + end - err)) == NULL) {
+        const char *e = err + strlen("Error: ");
+        size_t n = (size_t)(s + end - e);
+        if (!(n == 6 && memcmp(e, "(none)", 6) == 0)) {
+            st.err = e;
+            st.err_len = n;
+        }
+        end = (size_t)(err - s) - 1;
+    }
+    st.out = out;
+    st.out_len = out <= s + end ? (size_t)(s + end - out) : 0;
+    return st;
+}
+
 /* tool_response in Claude Code's shape for the tools the rules extractor reads a result of. */
 static json_t *normalized_response(const char *tool, const json_t *resp, int *oom)
 {
@@ -120,7 +169,10 @@ static json_t *normalized_response(const char *tool, const json_t *resp, int *oo
         return out;
     }
     /* Output and exit code are both in llmContent; error is set when the command could not run. */
-    if (json_object_set_new(out, "stdout", json_stringn(s, text.len)) != 0)
+    struct shell_text st = split_shell_text(s, text.len);
+    if (json_object_set_new(out, "stdout", json_stringn(st.out, st.out_len)) != 0 ||
+        (st.err != NULL &&
+         json_object_set_new(out, "stderr", json_stringn(st.err, st.err_len)) != 0))
         goto oom;
     long code = mnemo__adapter_exit_code(s, 1);
     if (code >= 0 && json_object_set_new(out, "exit_code", json_integer(code)) != 0)
@@ -129,7 +181,8 @@ static json_t *normalized_response(const char *tool, const json_t *resp, int *oo
     if (error != NULL && !json_is_null(error)) {
         const json_t *msg = json_is_string(error) ? error : json_object_get(error, "message");
         if (json_object_set_new(out, "is_error", json_true()) != 0 ||
-            (json_is_string(msg) && json_object_set(out, "stderr", (json_t *)msg) != 0))
+            (json_is_string(msg) && json_object_get(out, "stderr") == NULL &&
+             json_object_set(out, "stderr", (json_t *)msg) != 0))
             goto oom;
     }
     mnemo_strbuf_release(&text);

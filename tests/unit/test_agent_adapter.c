@@ -489,6 +489,28 @@ static void test_adapter_gemini_shell_error_and_missing_exit_code(void **state)
     mnemo_hook_input_release(&in);
 }
 
+static void test_adapter_gemini_shell_output_is_cut_from_its_header_and_footer(void **state)
+{
+    /* The command printed lines that look like the footer; only the real footer is cut. */
+    static const char json[] =
+        "{\"tool_name\":\"run_shell_command\",\"tool_input\":{\"command\":\"./t.sh\"},"
+        "\"tool_response\":{\"llmContent\":\"Command: ./t.sh\\nDirectory: (root)\\nOutput: "
+        "Output: one\\nError: two\\nExit Code: 0\\nthree\\nError: segfault in t\\nExit Code: "
+        "139\\nSignal: 11\"}}";
+    struct mnemo_hook_input in;
+    struct mnemo_err err = {0};
+    (void)state;
+    assert_int_equal(mnemo_adapter_parse(MNEMO_AGENT_GEMINI, MNEMO_HOOK_POST_TOOL_USE, json,
+                                         sizeof json - 1, &in, &err),
+                     0);
+    assert_string_equal(json_string_value(json_object_get(in.tool_response, "stdout")),
+                        "Output: one\nError: two\nExit Code: 0\nthree");
+    assert_string_equal(json_string_value(json_object_get(in.tool_response, "stderr")),
+                        "segfault in t");
+    assert_int_equal(json_integer_value(json_object_get(in.tool_response, "exit_code")), 139);
+    mnemo_hook_input_release(&in);
+}
+
 static void test_adapter_gemini_unknown_tools_and_shapes_pass_through(void **state)
 {
     static const char json[] = "{\"tool_name\":\"save_memory\",\"tool_input\":{\"fact\":\"x\"},"
@@ -559,6 +581,7 @@ int main(void)
         cmocka_unit_test(test_adapter_deeply_nested_input_is_einval_not_a_crash),
         cmocka_unit_test(test_adapter_nul_inside_a_string_keeps_the_event),
         cmocka_unit_test(test_adapter_gemini_shell_error_and_missing_exit_code),
+        cmocka_unit_test(test_adapter_gemini_shell_output_is_cut_from_its_header_and_footer),
         cmocka_unit_test(test_adapter_gemini_unknown_tools_and_shapes_pass_through),
         cmocka_unit_test(test_adapter_exit_codes_are_read_only_from_their_own_lines),
         cmocka_unit_test(test_adapter_cursor_mcp_text_that_is_not_json_stays_text),
