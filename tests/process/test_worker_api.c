@@ -9,6 +9,8 @@
  */
 #include "worker_http.h"
 
+#include <pthread.h>
+
 #define AWS_KEY "AKIAIOSFODNN7EXAMPLE"
 /* ghp_ and 36 alphanumerics: a GitHub token of the right length. */
 #define GH_TOKEN "ghp_Zq7Yk2Lm9Rt4Wx8Pv3Ns6Hd1Jf5Gb0Cc2Aa9"
@@ -1075,6 +1077,130 @@ static void test_api_hostile_clients_do_not_hurt_the_worker(void **state)
     http_resp_free(&r);
 }
 
+/* ---- concurrent mixed load ------------------------------------------------------------------ */
+
+#define STRESS_THREADS 8
+#define STRESS_OPS     60
+
+struct stress {
+    struct fixture *f;
+    int64_t ids[8];
+    unsigned seed;
+    int n_5xx, n_lost; /* answers >= 500; requests nothing answered */
+    long last_bad;
+    char what[512];
+};
+
+static void *stress_main(void *arg)
+{
+    struct stress *s = arg;
+    unsigned x = s->seed;
+    for (int k = 0; k < STRESS_OPS; k++) {
+        x = x * 1103515245u + 12345u;
+        unsigned op = (x >> 16) % 9;
+        int64_t id = s->ids[(x >> 8) % 8];
+        int64_t other = s->ids[(x >> 4) % 8];
+        char url[160], body[256];
+        const char *method = "POST";
+        body[0] = '\0';
+        switch (op) {
+        case 0:
+            snprintf(url, sizeof url, "http://localhost/v1/observations");
+            snprintf(body, sizeof body,
+                     "{\"project\":\"stressproj\",\"type\":\"change\",\"title\":\"stress %u\","
+                     "\"narrative\":\"n\"}",
+                     (x >> 20) % 16);
+            break;
+        case 1:
+            method = "PATCH";
+            snprintf(url, sizeof url, "http://localhost/v1/observations/%lld", (long long)id);
+            snprintf(body, sizeof body, "{\"title\":\"stress patched %u\"}", x % 1000);
+            break;
+        case 2:
+            method = "DELETE";
+            snprintf(url, sizeof url, "http://localhost/v1/observations/%lld", (long long)id);
+            break;
+        case 3:
+        case 4:
+            snprintf(url, sizeof url, "http://localhost/v1/observations/%lld/%s", (long long)id,
+                     op == 3 ? "archive" : "unarchive");
+            snprintf(body, sizeof body, "{}");
+            break;
+        case 5:
+            snprintf(url, sizeof url, "http://localhost/v1/observations/%lld/supersede",
+                     (long long)id);
+            snprintf(body, sizeof body, "{\"by\":%lld}", (long long)other);
+            break;
+        case 6:
+            snprintf(url, sizeof url, "http://localhost/v1/search");
+            snprintf(body, sizeof body,
+                     "{\"query\":\"stress patched\",\"project\":\"stressproj\"}");
+            break;
+        case 7:
+            snprintf(url, sizeof url, "http://localhost/v1/observations/%lld/feedback",
+                     (long long)id);
+            snprintf(body, sizeof body, "{\"vote\":%d}", (int)(x % 3) - 1);
+            break;
+        default:
+            snprintf(url, sizeof url, "http://localhost/v1/checkpoint");
+            break;
+        }
+        struct http_opts o = {.content_type = body[0] != '\0' ? "application/json" : NULL,
+                              .body = body[0] != '\0' ? body : NULL,
+                              .timeout_ms = 20000};
+        struct http_resp r;
+        CURLcode cc = http_call(s->f->sock, method, url, &o, &r);
+        if (cc != CURLE_OK) {
+            s->n_lost++;
+            snprintf(s->what, sizeof s->what, "%s %s: %s", method, url, curl_easy_strerror(cc));
+        } else if (r.code >= 500) {
+            s->n_5xx++;
+            s->last_bad = r.code;
+            snprintf(s->what, sizeof s->what, "%s %s: %.80s", method, url,
+                     r.body != NULL ? r.body : "");
+        }
+        http_resp_free(&r);
+    }
+    return NULL;
+}
+
+static void test_api_concurrent_mixed_writes_get_no_5xx_and_leave_a_sound_store(void **state)
+{
+    struct fixture *f = ((struct api *)*state)->f;
+    struct stress st[STRESS_THREADS];
+    int64_t ids[8];
+    for (int i = 0; i < 8; i++) {
+        char body[160];
+        snprintf(body, sizeof body,
+                 "{\"project\":\"stressproj\",\"type\":\"decision\",\"title\":\"stress seed %d\","
+                 "\"narrative\":\"seed\"}",
+                 i);
+        ids[i] = create_obs(f, body, 201);
+    }
+    pthread_t t[STRESS_THREADS];
+    for (int i = 0; i < STRESS_THREADS; i++) {
+        memset(&st[i], 0, sizeof st[i]);
+        st[i].f = f;
+        memcpy(st[i].ids, ids, sizeof ids);
+        st[i].seed = 7919u * (unsigned)(i + 1);
+        assert_int_equal(pthread_create(&t[i], NULL, stress_main, &st[i]), 0);
+    }
+    for (int i = 0; i < STRESS_THREADS; i++)
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+    for (int i = 0; i < STRESS_THREADS; i++) {
+        if (st[i].n_lost > 0)
+            fail_worker(f, "thread %d: %d requests got no answer (%s)", i, st[i].n_lost,
+                        st[i].what);
+        if (st[i].n_5xx > 0)
+            fail_worker(f, "thread %d: %d answers >= 500 (last %ld: %s)", i, st[i].n_5xx,
+                        st[i].last_bad, st[i].what);
+    }
+    struct http_resp r = sock_json(f, "GET", "/v1/selfcheck", NULL);
+    if (!json_is_true(json_object_get(expect_json(&r, 200, "selfcheck"), "ok")))
+        fail_msg("selfcheck after the load: %s", r.body);
+    http_resp_free(&r);
+}
+
 static void test_api_sigterm_exits_0_leaving_no_wal(void **state)
 {
     struct fixture *f = ((struct api *)*state)->f;
@@ -1105,6 +1231,10 @@ static void test_api_rate_limit_answers_429_with_retry_after(void **state)
         http_resp_free(&r);
     }
     assert_true(retry_after > 0);
+    /* The limit is per client: TCP is keyed by address, not by the socket's peer uid. */
+    struct http_resp t = tcp(a, "GET", "/v1/version", NULL, NULL);
+    expect_json(&t, 200, "TCP while the socket's user is limited");
+    http_resp_free(&t);
     /* Waiting as told is enough to be served again. */
     usleep((useconds_t)retry_after * 1000000u);
     struct http_resp r = sock_json(a->f, "GET", "/v1/version", NULL);
@@ -1134,6 +1264,7 @@ int main(void)
         cmocka_unit_test(
             test_api_secrets_and_private_blocks_stay_out_of_updates_imports_and_summaries),
         cmocka_unit_test(test_api_hostile_clients_do_not_hurt_the_worker),
+        cmocka_unit_test(test_api_concurrent_mixed_writes_get_no_5xx_and_leave_a_sound_store),
         cmocka_unit_test(test_api_stats_maintenance_selfcheck_and_metrics),
         cmocka_unit_test(test_api_sigterm_exits_0_leaving_no_wal),
     };
