@@ -117,8 +117,8 @@ void mnemo_extractor_free(struct mnemo_extractor *x);
  *   - on any LLM trouble (spent budget, no free slot within timeout_ms, spawn failure,
  *     timeout, non-zero exit, a reply the strict parser rejects) the fallback's output is
  *     returned with extract's rc 0, the reason is put in out->note, counted in the stats and
- *     logged (warn, with the child's stderr, bounded). Only a failure of the fallback itself
- *     is returned as an error;
+ *     logged (warn, with the child's stderr, bounded; a spent budget at info once a day, then
+ *     at debug). Only a failure of the fallback itself is returned as an error;
  *   - a reply <skip/> is the model's decision that the event holds nothing worth keeping:
  *     no observation (not a fallback);
  *   - the files the fallback had collected as read (its drafts' files_read) are added to the
@@ -136,11 +136,11 @@ void mnemo_extractor_free(struct mnemo_extractor *x);
  * model's CLI started outlives the call.
  *
  * The prompt: the template of prompts/extract.md, read from prompt_path at creation (a
- * missing or unreadable file is logged and the built-in copy used; prompt_path NULL = the
- * built-in copy). Placeholders {{project}}, {{tool_name}}, {{cwd}}, {{occurred_at}},
+ * missing or unreadable file is logged and the built-in copy used; prompt_path NULL or "" =
+ * the built-in copy). Placeholders {{project}}, {{tool_name}}, {{cwd}}, {{occurred_at}},
  * {{tool_input}} and {{tool_response}} are replaced in one pass (the event text is never
  * scanned for placeholders); the event text is XML-escaped (& < >) and cut to 3,000 bytes of
- * input and 5,000 of response.
+ * input and 5,000 of response (a failure event without tool_response gives its "error").
  *
  * The reply format (strict; anything else is rejected): optional whitespace around either
  *   <skip/>   or   <skip reason="..."/>
@@ -192,7 +192,7 @@ struct mnemo_llm_config {
     int max_concurrent;      /* children at once; 0 = default; 1..64 */
     int64_t daily_calls;     /* 0 = default, < 0 = no limit */
     int64_t daily_tokens;    /* 0 = default, < 0 = no limit */
-    const char *prompt_path; /* the template (prompts/extract.md); NULL = built-in copy */
+    const char *prompt_path; /* the template (prompts/extract.md); NULL/"" = built-in copy */
     struct mnemo_log *log;   /* borrowed; must outlive the extractor; may be NULL */
 };
 

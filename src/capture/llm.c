@@ -493,7 +493,7 @@ int mnemo_extractor_llm_new(const struct mnemo_llm_config *cfg, struct mnemo_ext
     s->daily_tokens = cfg->daily_tokens ? cfg->daily_tokens : MNEMO_LLM_DEFAULT_DAILY_TOKENS;
     s->day = mnemo_clock_wall_ms() / DAY_MS;
     s->refused_day = -1;
-    if (cfg->prompt_path != NULL)
+    if (cfg->prompt_path != NULL && cfg->prompt_path[0] != '\0')
         s->tmpl = read_template(cfg->prompt_path, cfg->log);
     if (s->tmpl == NULL)
         s->tmpl = strdup(mnemo_extractor_llm_builtin_prompt());

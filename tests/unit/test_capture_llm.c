@@ -277,26 +277,39 @@ static void test_prompt_carries_the_event_escaped_and_bounded(void **state)
     free(big);
 }
 
-static void test_template_file_is_used_when_given(void **state)
+/* Runs the edit event with the template file tmpl (may be missing); returns the prompt. */
+static char *prompt_with_template(struct rig *r, const char *tmpl)
 {
-    struct rig *r = *state;
-    char sh[512], prompt[512], tmpl[512];
-    tu_path(&r->dir, "tmpl.md", tmpl, sizeof tmpl);
-    tu_file_write(tmpl, "TOOL={{tool_name}} {{unknown}} END\n", 35);
+    char sh[512], prompt[512], cmd[1200];
     struct mnemo_extractor *rules = NULL;
     struct mnemo_err e = {0};
-    char cmd[1200];
     snprintf(cmd, sizeof cmd, "%s %s", data_path("tee.sh", sh, sizeof sh),
              tu_path(&r->dir, "prompt.txt", prompt, sizeof prompt));
     assert_int_equal(mnemo_extractor_rules_new(&rules, &e), 0);
     struct mnemo_llm_config cfg = {.command = cmd, .prompt_path = tmpl, .log = r->log};
+    mnemo_extractor_free(r->x);
     assert_int_equal(mnemo_extractor_llm_new(&cfg, rules, &r->x, &e), 0);
     struct mnemo_extract_output out;
     assert_int_equal(run_event(r->x, 1, NULL, EDIT_EVENT, &out), 0);
     mnemo_extract_output_release(&out);
     char *text = tu_file_read(prompt, 1 << 20, NULL);
     assert_non_null(text);
+    return text;
+}
+
+static void test_template_file_is_used_and_a_missing_one_logged(void **state)
+{
+    struct rig *r = *state;
+    char tmpl[512];
+    tu_path(&r->dir, "tmpl.md", tmpl, sizeof tmpl);
+    tu_file_write(tmpl, "TOOL={{tool_name}} {{unknown}} END\n", 35);
+    char *text = prompt_with_template(r, tmpl);
     assert_string_equal(text, "TOOL=Edit {{unknown}} END\n");
+    free(text);
+    text = prompt_with_template(r, "/nonexistent/extract.md");
+    assert_non_null(strstr(text, "You are the memory extractor of mnemo"));
+    assert_non_null(strstr(text, "<tool_name>Edit</tool_name>"));
+    assert_true(log_has(r, "prompt template not usable"));
     free(text);
 }
 
@@ -780,7 +793,7 @@ int main(void)
         T(test_files_read_collected_by_the_fallback_join_the_llm_drafts),
         T(test_skip_reply_gives_nothing_and_is_no_fallback),
         T(test_prompt_carries_the_event_escaped_and_bounded),
-        T(test_template_file_is_used_when_given),
+        T(test_template_file_is_used_and_a_missing_one_logged),
         cmocka_unit_test(test_builtin_prompt_equals_the_repo_template),
         T(test_junk_reply_falls_back_to_rules_and_counts_rejected),
         T(test_timeout_kills_the_group_within_the_deadline),
