@@ -345,6 +345,13 @@ int mnemo__install_json_edit(const char *what, const char *old, size_t old_len,
 
     *found = 0;
     *skeleton = 0;
+    /* An empty file (some tools create one) is an empty configuration, not an error. */
+    size_t blank = 0;
+    while (old != NULL && blank < old_len && old[blank] != '\0' &&
+           strchr(" \t\r\n", old[blank]) != NULL)
+        blank++;
+    if (old != NULL && blank == old_len)
+        old = NULL;
     if (old != NULL) {
         root = json_loadb(old, old_len, JSON_REJECT_DUPLICATES, &jerr);
         if (root == NULL)

@@ -342,6 +342,68 @@ static void test_install_keeps_the_mode_and_edits_a_symlinks_target(void **state
     assert_true(S_ISLNK(sb.st_mode));
 }
 
+static void test_an_empty_config_file_is_an_empty_config_and_comes_back_empty(void **state)
+{
+    struct fx *f = *state;
+    put(f, ".claude/settings.json", "");
+    put(f, ".claude.json", "\n");
+    expect_round_trip(f, "claude", ".claude/settings.json", "");
+    expect_file(f, ".claude.json", "\n");
+}
+
+/* The plugin folder's files are valid and run the hooks of every event through mnemo-exec. */
+static void test_claude_plugin_folder_is_consistent(void **state)
+{
+    (void)state;
+    char root[PATH_MAX];
+    snprintf(root, sizeof root, "%s", __FILE__);
+    char *cut = strstr(root, "/tests/process/");
+    if (cut == NULL) {
+        skip();
+        return;
+    }
+    *cut = '\0';
+    static const char *const events[][2] = {
+        {"SessionStart", "session-start"}, {"UserPromptSubmit", "user-prompt-submit"},
+        {"PostToolUse", "post-tool-use"},  {"Stop", "stop"},
+        {"SubagentStop", "subagent-stop"}, {"SessionEnd", "session-end"},
+        {"PreCompact", "pre-compact"},
+    };
+    char p[PATH_MAX + 64];
+    json_error_t e;
+    snprintf(p, sizeof p, "%s/integrations/claude-code/.claude-plugin/plugin.json", root);
+    json_t *plugin = json_load_file(p, JSON_REJECT_DUPLICATES, &e);
+    if (plugin == NULL)
+        fail_msg("%s: %s", p, e.text);
+    assert_string_equal(json_string_value(json_object_get(plugin, "name")), "mnemo");
+    json_decref(plugin);
+    snprintf(p, sizeof p, "%s/integrations/claude-code/hooks/hooks.json", root);
+    json_t *hooks = json_load_file(p, JSON_REJECT_DUPLICATES, &e);
+    if (hooks == NULL)
+        fail_msg("%s: %s", p, e.text);
+    for (size_t i = 0; i < sizeof events / sizeof events[0]; i++) {
+        json_t *g =
+            json_array_get(json_object_get(json_object_get(hooks, "hooks"), events[i][0]), 0);
+        json_t *h = json_array_get(json_object_get(g, "hooks"), 0);
+        char want[128];
+        snprintf(want, sizeof want,
+                 "\"${CLAUDE_PLUGIN_ROOT}/bin/mnemo-exec\" hook %s --agent claude", events[i][1]);
+        assert_string_equal(json_string_value(json_object_get(h, "command")), want);
+        assert_true(json_integer_value(json_object_get(h, "timeout")) >= 2);
+    }
+    json_decref(hooks);
+    snprintf(p, sizeof p, "%s/integrations/claude-code/.mcp.json", root);
+    json_t *mcp = json_load_file(p, JSON_REJECT_DUPLICATES, &e);
+    if (mcp == NULL)
+        fail_msg("%s: %s", p, e.text);
+    json_t *s = json_object_get(json_object_get(mcp, "mcpServers"), "mnemo");
+    assert_string_equal(json_string_value(json_object_get(s, "command")),
+                        "${CLAUDE_PLUGIN_ROOT}/bin/mnemo-exec");
+    json_decref(mcp);
+    snprintf(p, sizeof p, "%s/integrations/claude-code/bin/mnemo-exec", root);
+    assert_int_equal(access(p, X_OK), 0);
+}
+
 static void test_man_page_renders(void **state)
 {
     (void)state;
@@ -383,6 +445,9 @@ int main(void)
             test_entries_of_the_same_name_that_are_not_mnemo_are_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_install_keeps_the_mode_and_edits_a_symlinks_target,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_an_empty_config_file_is_an_empty_config_and_comes_back_empty, setup, teardown),
+        cmocka_unit_test(test_claude_plugin_folder_is_consistent),
         cmocka_unit_test(test_man_page_renders),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
