@@ -88,6 +88,10 @@ static void expect_security_headers(const struct http_resp *r)
     assert_string_equal(v, "DENY");
     assert_non_null(header_value(r, "Cache-Control", v, sizeof v));
     assert_string_equal(v, "no-store");
+    assert_non_null(header_value(r, "Referrer-Policy", v, sizeof v));
+    assert_string_equal(v, "no-referrer");
+    assert_non_null(header_value(r, "Content-Security-Policy", v, sizeof v));
+    cu_expect_contains(v, "default-src 'self'");
     assert_null(header_value(r, "Access-Control-Allow-Origin", v, sizeof v));
 }
 
@@ -515,6 +519,11 @@ static void test_api_session_routes(void **state)
     r = sock_json(f, "POST", path, "{\"text\":\"please refactor the walrus module\"}");
     j = expect_json(&r, 200, "prompt");
     assert_int_equal(json_integer_value(json_object_get(j, "number")), 1);
+    assert_false(json_is_true(json_object_get(j, "duplicate")));
+    http_resp_free(&r);
+    /* The same prompt again at once (a hook retry) is folded into the first. */
+    r = sock_json(f, "POST", path, "{\"text\":\"please refactor the walrus module\"}");
+    assert_true(json_is_true(json_object_get(expect_json(&r, 200, "prompt again"), "duplicate")));
     http_resp_free(&r);
     r = sock_json(f, "POST", "/v1/sessions/999999/prompts", "{\"text\":\"x\"}");
     expect_error(&r, 404, "prompt to unknown session");
@@ -898,6 +907,22 @@ static void test_api_tcp_token_and_origin_corner_cases(void **state)
     free(body);
 }
 
+/* Fails when a secret's bytes are anywhere in the file (the database, its -wal, the log). */
+static void expect_file_without_secrets(const char *path)
+{
+    size_t len = 0;
+    char *data = tu_file_read(path, 256u << 20, &len);
+    if (data == NULL)
+        return; /* no such file: nothing stored there */
+    const char *secrets[] = {AWS_KEY, GH_TOKEN};
+    for (size_t i = 0; i < 2; i++)
+        if (memmem(data, len, secrets[i], strlen(secrets[i])) != NULL) {
+            free(data);
+            fail_msg("'%s' holds the secret %s", path, secrets[i]);
+        }
+    free(data);
+}
+
 static void
 test_api_secrets_and_private_blocks_stay_out_of_updates_imports_and_summaries(void **state)
 {
@@ -950,6 +975,20 @@ test_api_secrets_and_private_blocks_stay_out_of_updates_imports_and_summaries(vo
             fail_msg("%s shows a <private> block: %s", gets[i], r.body);
         http_resp_free(&r);
     }
+    /* A prompt and an event whose payload has the secret as a key are stored redacted too. */
+    snprintf(path, sizeof path, "/v1/sessions/%lld/prompts", (long long)sid);
+    r = sock_json(f, "POST", path, "{\"text\":\"log in with " AWS_KEY " then " GH_TOKEN "\"}");
+    expect_json(&r, 200, "prompt with secrets");
+    expect_no_secret(&r, "prompt answer");
+    http_resp_free(&r);
+    r = sock_json(f, "POST", "/v1/events",
+                  "{\"agent\":\"claude\",\"kind\":\"notification\",\"project\":\"sec2proj\","
+                  "\"payload\":{\"" AWS_KEY "\":\"as a key\",\"nested\":[{\"deep\":\"" GH_TOKEN
+                  "\"}]}}");
+    int64_t ev = json_integer_value(json_object_get(expect_json(&r, 202, "event"), "id"));
+    http_resp_free(&r);
+    wait_event_done(f, ev);
+
     const char *posts[][2] = {
         {"/v1/context/session-start", "{\"project\":\"sec2proj\"}"},
         {"/v1/context/prompt", "{\"project\":\"sec2proj\",\"prompt\":\"cormorant release key\"}"},
@@ -962,6 +1001,16 @@ test_api_secrets_and_private_blocks_stay_out_of_updates_imports_and_summaries(vo
             fail_msg("%s shows a <private> block: %s", posts[i][0], r.body);
         http_resp_free(&r);
     }
+
+    /* Nothing on disk holds them: the -wal as it is, then the database and the -wal after a
+     * forced checkpoint, and the worker's log. */
+    expect_file_without_secrets(f->wal);
+    r = sock_json(f, "POST", "/v1/checkpoint", NULL);
+    expect_json(&r, 200, "checkpoint");
+    http_resp_free(&r);
+    expect_file_without_secrets(f->db);
+    expect_file_without_secrets(f->wal);
+    expect_file_without_secrets(f->out);
 }
 
 /* ---- hostile clients ----------------------------------------------------------------------- */
