@@ -268,6 +268,7 @@ static void pump(struct child *c, const char *input, size_t input_len, int64_t d
      * WNOWAIT leaves the child a zombie, so its pid (the group id) cannot be reused before
      * the caller has killed the rest of the group.
      */
+    int64_t nap = 50000;
     for (;;) {
         siginfo_t si;
         memset(&si, 0, sizeof si);
@@ -285,7 +286,9 @@ static void pump(struct child *c, const char *input, size_t input_len, int64_t d
             res->timed_out = 1;
             return;
         }
-        mnemo_clock_sleep_ms(2);
+        /* the exit follows the pipes' close closely: start with short naps */
+        mnemo_clock_sleep_ns(nap);
+        nap = nap < 2000000 ? nap * 2 : nap;
     }
 }
 
