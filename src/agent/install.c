@@ -423,7 +423,11 @@ static int install_one(struct work *w, int dry_run, struct mnemo_install_report 
     }
 
     struct state st = w->st;
-    if (!st.present) {
+    if (w->old == NULL) {
+        /* The file is absent (again): whatever was recorded, the original is "no file". */
+        st.created = 1;
+        st.restorable = 1;
+    } else if (!st.present) {
         st.created = w->old == NULL;
         /* Without a state file, an older backup is not this file's original. */
         st.restorable = w->old == NULL || note[0] != '\0';

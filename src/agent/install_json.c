@@ -281,9 +281,14 @@ static int add_hooks(json_t *root, const struct mnemo__install_json_spec *spec, 
         json_t *item = handler;
         if (spec->hooks == MNEMO__HOOKS_NESTED) {
             item = json_object();
-            if (item != NULL && h->matcher != NULL)
+            if (item == NULL) {
+                json_decref(handler);
+                return mnemo_err_set(err, MNEMO_ENOMEM, "%s: out of memory", what);
+            }
+            if (h->matcher != NULL)
                 json_object_set_new(item, "matcher", json_string(h->matcher));
-            if (item == NULL || json_object_set_new(item, "hooks", json_pack("[o]", handler))) {
+            /* json_pack's "o" takes the handler's reference, even when it fails. */
+            if (json_object_set_new(item, "hooks", json_pack("[o]", handler)) != 0) {
                 json_decref(item);
                 return mnemo_err_set(err, MNEMO_ENOMEM, "%s: out of memory", what);
             }

@@ -243,6 +243,39 @@ static const char codex_toml[] = "model = \"o3\"  # the default model\n"
                                  "[profiles.fast]\n"
                                  "model = 'o4-mini'\n";
 
+static void test_an_edit_between_two_installs_survives_uninstall(void **state)
+{
+    struct fx *f = *state;
+    static const char orig[] = "{\n  \"theme\": \"dark\"\n}\n";
+    put(f, ".gemini/settings.json", orig);
+    ok(f, "install", "gemini");
+    /* The user edits the file, then installs again: the backup no longer is "the original". */
+    char *text = get(f, ".gemini/settings.json");
+    char *theme = strstr(text, "\"dark\"");
+    assert_non_null(theme);
+    memcpy(theme, "\"pink\"", 6);
+    put(f, ".gemini/settings.json", text);
+    free(text);
+    ok(f, "install", "gemini");
+    ok(f, "uninstall", "gemini");
+    expect_file(f, ".gemini/settings.json", "{\n  \"theme\": \"pink\"\n}\n");
+}
+
+static void test_a_config_deleted_after_install_is_recreated_and_removed_again(void **state)
+{
+    struct fx *f = *state;
+    ok(f, "install", "cursor");
+    char p[PATH_MAX * 2];
+    snprintf(p, sizeof p, "%s/.cursor/mcp.json", f->home);
+    assert_int_equal(unlink(p), 0);
+    ok(f, "install", "cursor");
+    assert_true(exists(f, ".cursor/mcp.json"));
+    ok(f, "uninstall", "cursor");
+    assert_false(exists(f, ".cursor/mcp.json"));
+    assert_false(exists(f, ".cursor/hooks.json"));
+    assert_false(exists(f, ".cursor"));
+}
+
 static void test_codex_toml_keeps_every_other_byte(void **state)
 {
     struct fx *f = *state;
@@ -438,6 +471,10 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_uninstall_after_user_edits_keeps_them_and_takes_out_mnemo, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_an_edit_between_two_installs_survives_uninstall, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            test_a_config_deleted_after_install_is_recreated_and_removed_again, setup, teardown),
         cmocka_unit_test_setup_teardown(test_codex_toml_keeps_every_other_byte, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_configs_are_reported_and_left_untouched,
                                         setup, teardown),
