@@ -98,11 +98,11 @@ static void print_report(const struct mnemo_install_report *rep, int add, int dr
         const struct mnemo_install_change *c = &rep->files[i];
         printf("%s %s", verb(c->action, dry_run), c->path);
         if (add && c->action != MNEMO_INSTALL_UNCHANGED)
-            printf(": added %s", c->what);
+            printf(": %s %s", dry_run ? "would add" : "added", c->what);
         else if (add)
             printf(": already has %s", c->what);
         else if (c->action != MNEMO_INSTALL_KEPT && c->action != MNEMO_INSTALL_UNCHANGED)
-            printf(": took out %s", c->what);
+            printf(": %s %s", dry_run ? "would take out" : "took out", c->what);
         if (c->note[0] != '\0')
             printf(" (%s)", c->note);
         printf("\n");
