@@ -24,6 +24,9 @@
 #include "util/strbuf.h"
 #include "util/uhttp.h"
 
+/* How often a connect refused for a full backlog is tried again (ms). */
+#define CONNECT_RETRY_MS 2
+
 /* Largest status line plus headers accepted. */
 #define HEAD_MAX (64 * 1024)
 
@@ -73,29 +76,42 @@ static int connect_unix(const char *path, int64_t deadline_ns, int *fd, struct m
     if (s < 0)
         return mnemo_err_set(err, MNEMO_EIO, "socket: %s", strerror(errno));
     int rc = 0;
-    if (connect(s, (struct sockaddr *)&sa, sizeof sa) != 0) {
+    while (connect(s, (struct sockaddr *)&sa, sizeof sa) != 0) {
         int e = errno;
+        if (e == EINTR)
+            continue;
+        if (e == EAGAIN) {
+            /*
+             * A Unix socket whose backlog is full refuses at once instead of queueing the
+             * connection (a stopped or swamped worker): try again until the deadline.
+             */
+            int64_t left = mnemo_deadline_left_ns(deadline_ns);
+            if (left <= 0) {
+                rc = mnemo_err_set(err, MNEMO_ETIMEDOUT, "the worker's backlog stayed full");
+                break;
+            }
+            int64_t ms = (left + MNEMO_NS_PER_MS - 1) / MNEMO_NS_PER_MS;
+            (void)poll(NULL, 0, ms < CONNECT_RETRY_MS ? (int)ms : CONNECT_RETRY_MS);
+            continue;
+        }
+        if (e == EINPROGRESS) {
+            rc = wait_fd(s, POLLOUT, deadline_ns, err);
+            int soerr = 0;
+            socklen_t sl = sizeof soerr;
+            if (rc == 0 && getsockopt(s, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0)
+                soerr = errno;
+            e = soerr;
+            if (rc != 0 || e == 0)
+                break;
+        }
         if (e == ENOENT || e == ECONNREFUSED || e == ENOTDIR)
             rc = mnemo_err_set(err, MNEMO_ECLOSED, "no worker listens on '%s': %s", path,
                                strerror(e));
-        else if (e == EAGAIN || e == EINPROGRESS || e == EINTR) {
-            /* A full backlog: the connection completes when the worker accepts. */
-            rc = wait_fd(s, POLLOUT, deadline_ns, err);
-            if (rc == 0) {
-                int soerr = 0;
-                socklen_t sl = sizeof soerr;
-                if (getsockopt(s, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0)
-                    soerr = errno;
-                if (soerr == ECONNREFUSED || soerr == ENOENT)
-                    rc = mnemo_err_set(err, MNEMO_ECLOSED, "no worker listens on '%s': %s", path,
-                                       strerror(soerr));
-                else if (soerr != 0)
-                    rc = mnemo_err_set(err, MNEMO_EIO, "connect '%s': %s", path, strerror(soerr));
-            }
-        } else if (e == EACCES || e == EPERM)
+        else if (e == EACCES || e == EPERM)
             rc = mnemo_err_set(err, MNEMO_EACCES, "connect '%s': %s", path, strerror(e));
         else
             rc = mnemo_err_set(err, MNEMO_EIO, "connect '%s': %s", path, strerror(e));
+        break;
     }
     if (rc != 0) {
         close(s);

@@ -40,17 +40,29 @@ struct server {
     int started;
 };
 
-static int listen_at(const char *path)
+static void addr_of(const char *path, struct sockaddr_un *sa)
+{
+    size_t n = strlen(path);
+    assert_true(n < sizeof sa->sun_path);
+    memset(sa, 0, sizeof *sa);
+    sa->sun_family = AF_UNIX;
+    memcpy(sa->sun_path, path, n + 1);
+}
+
+static int listen_backlog(const char *path, int backlog)
 {
     struct sockaddr_un sa;
     int fd = socket(AF_UNIX, SOCK_STREAM, 0);
     assert_true(fd >= 0);
-    memset(&sa, 0, sizeof sa);
-    sa.sun_family = AF_UNIX;
-    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+    addr_of(path, &sa);
     assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    assert_int_equal(listen(fd, 4), 0);
+    assert_int_equal(listen(fd, backlog), 0);
     return fd;
+}
+
+static int listen_at(const char *path)
+{
+    return listen_backlog(path, 4);
 }
 
 /* Reads the request: headers and the Content-Length body. */
@@ -251,6 +263,28 @@ static void test_uhttp_deadline_holds_when_the_server_never_accepts(void **state
     expect_late_at_most(t0, 120);
 }
 
+static void test_uhttp_full_backlog_is_retried_until_the_deadline(void **state)
+{
+    struct server *s = *state;
+    struct mnemo_uhttp_resp r;
+    struct mnemo_err e;
+    struct sockaddr_un sa;
+    addr_of(s->path, &sa);
+    s->lfd = listen_backlog(s->path, 0);
+    /* Fill the backlog: nobody accepts, so further connections are refused with EAGAIN. */
+    int filler[4];
+    for (int i = 0; i < 4; i++) {
+        filler[i] = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        assert_true(filler[i] >= 0);
+        (void)connect(filler[i], (struct sockaddr *)&sa, sizeof sa);
+    }
+    int64_t t0 = tu_now_ms();
+    assert_int_equal(call(s, "GET", "/v1/health", NULL, 120, &r, &e), MNEMO_ETIMEDOUT);
+    expect_late_at_most(t0, 120);
+    for (int i = 0; i < 4; i++)
+        close(filler[i]);
+}
+
 static void test_uhttp_deadline_holds_when_the_server_never_reads(void **state)
 {
     struct server *s = *state;
@@ -380,6 +414,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_uhttp_deadline_holds_when_the_server_never_answers,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_uhttp_deadline_holds_when_the_server_never_accepts,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_uhttp_full_backlog_is_retried_until_the_deadline,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_uhttp_deadline_holds_when_the_server_never_reads,
                                         setup, teardown),
