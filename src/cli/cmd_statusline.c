@@ -2,9 +2,13 @@
  * cmd_statusline.c - `mnemo statusline`: one line for Claude Code's status line.
  *
  * Claude Code runs the status line command after every message and shows its first line, so
- * it must be quick and must never cost the user anything: it asks a running worker for
- * GET /v1/stats over the Unix socket with a 30 ms deadline, and otherwise says why there is
- * no answer. It never starts the worker (that is the hooks' job) and never opens the database.
+ * it must be quick and must never cost the user anything. Everything happens over the worker's
+ * Unix socket within 30 ms of the start: GET /metrics (a few ms whatever the database's size)
+ * gives readiness and the capture queue; the number of memories comes from GET /v1/stats,
+ * which counts the whole database (about 250 ms at 100,000 observations), so it is asked at
+ * most once a minute (the answer is kept in $MNEMO_HOME/statusline.cache) and only with the
+ * time left; when it cannot answer in time the vector index's size stands in, marked "~".
+ * It never starts the worker (that is the hooks' job) and never opens the database.
  * Claude sends a JSON description of the session on stdin; nothing here needs it, so only
  * what is already there is read (and dropped), without waiting for the writer to close.
  */
@@ -19,10 +23,15 @@
 
 #include "cli/cli.h"
 #include "util/clock.h"
+#include "util/fs.h"
 #include "util/uhttp.h"
 
 /* The whole exchange with the worker; the status line must print within 50 ms. */
 #define STATUSLINE_DEADLINE_NS (30 * 1000000LL)
+/* /metrics gets this much of it, leaving the rest for /v1/stats. */
+#define STATUSLINE_METRICS_NS (20 * 1000000LL)
+/* How long a counted number of memories is shown before /v1/stats is asked again. */
+#define STATUSLINE_CACHE_MS (60 * 1000LL)
 
 /* Most of stdin read and dropped (Claude's JSON is a few KB). */
 #define STATUSLINE_STDIN_MAX (256 * 1024)
@@ -66,35 +75,93 @@ static const char *thousands(json_int_t n, char *buf, size_t size)
     return buf;
 }
 
-/* The line for a /v1/stats answer (status 200). */
-static void print_stats(const char *body, size_t len)
+/* The value of the Prometheus sample `name` (the whole series name) in text, or -1. */
+static double metric(const char *text, const char *name)
 {
-    json_t *j = json_loadb(body != NULL ? body : "", len, 0, NULL);
-    json_t *obs = json_object_get(j, "observations");
-    json_t *queue = json_object_get(j, "queue");
-    if (!json_is_object(obs)) {
-        printf("mnemo: worker answered oddly\n");
-        json_decref(j);
-        return;
+    size_t n = strlen(name);
+    for (const char *p = text; p != NULL && *p != '\0';) {
+        if (strncmp(p, name, n) == 0 && p[n] == ' ')
+            return strtod(p + n + 1, NULL);
+        p = strchr(p, '\n');
+        if (p != NULL)
+            p++;
     }
-    json_t *live = json_object_get(obs, "live");
-    if (!json_is_integer(live))
-        live = json_object_get(obs, "total");
-    json_int_t n = json_integer_value(live);
-    json_int_t pending = json_integer_value(json_object_get(queue, "pending"));
-    json_int_t failed = json_integer_value(json_object_get(queue, "failed"));
+    return -1;
+}
+
+/*
+ * The cached count when it is younger than STATUSLINE_CACHE_MS: the count, or -2 when /v1/stats
+ * was asked recently and could not answer in time (asking again would only load the worker
+ * with counts nobody waits for). -1 when /v1/stats should be asked.
+ */
+static long long cached_count(const char *path, int64_t now_ms)
+{
+    char *text = NULL;
+    size_t len = 0;
+    long long count = -1, at = 0;
+    if (mnemo_fs_read_all(path, 256, &text, &len, NULL) != 0)
+        return -1;
+    if (sscanf(text, "%lld %lld", &count, &at) != 2 || at > now_ms ||
+        now_ms - at >= STATUSLINE_CACHE_MS)
+        count = -1;
+    else if (count < 0)
+        count = -2;
+    free(text);
+    return count;
+}
+
+/* Asks /v1/stats for the live observations until deadline; -1 when it cannot say in time. */
+static long long stats_count(const char *sock, int64_t deadline)
+{
+    struct mnemo_uhttp_resp resp = {0};
+    long long count = -1;
+    if (mnemo_uhttp_call(sock, "GET", "/v1/stats", NULL, 0, deadline, &resp, NULL) == 0 &&
+        resp.status == 200) {
+        json_t *j = json_loadb(resp.body != NULL ? resp.body : "", resp.len, 0, NULL);
+        json_t *live = json_object_get(json_object_get(j, "observations"), "live");
+        if (json_is_integer(live))
+            count = (long long)json_integer_value(live);
+        json_decref(j);
+    }
+    mnemo_uhttp_resp_release(&resp);
+    return count;
+}
+
+/* The line for a ready worker whose /metrics answered with text. */
+static void print_ready(const char *home, const char *sock, const char *metrics, int64_t deadline)
+{
+    char cache[MNEMO_CLI_PATH_MAX + 32];
+    snprintf(cache, sizeof cache, "%s/statusline.cache", home);
+    int64_t now_ms = mnemo_clock_wall_ms();
+    long long count = cached_count(cache, now_ms);
+    int estimate = 0;
+    if (count == -1) {
+        count = stats_count(sock, deadline);
+        char line[64];
+        int n = snprintf(line, sizeof line, "%lld %lld\n", count, (long long)now_ms);
+        /* Best effort: without the cache the next line asks again. */
+        (void)mnemo_fs_write_atomic(cache, line, (size_t)n, 0600, NULL);
+    }
+    if (count < 0) {
+        count = (long long)metric(metrics, "mnemo_index_vectors");
+        estimate = 1;
+    }
+    long long pending = (long long)metric(metrics, "mnemo_queue_events{status=\"pending\"}");
+    long long failed = (long long)metric(metrics, "mnemo_queue_events{status=\"failed\"}");
     char num[48];
-    printf("mnemo: %s %s \xc2\xb7 queue %lld", thousands(n, num, sizeof num),
-           n == 1 ? "memory" : "memories", (long long)pending);
+    printf("mnemo: ");
+    if (count >= 0)
+        printf("%s%s %s \xc2\xb7 ", estimate ? "~" : "", thousands(count, num, sizeof num),
+               count == 1 && !estimate ? "memory" : "memories");
+    printf("queue %lld", pending < 0 ? 0 : pending);
     if (failed > 0)
-        printf(" (%lld failed)", (long long)failed);
+        printf(" (%lld failed)", failed);
     printf(" \xc2\xb7 ready\n");
-    json_decref(j);
 }
 
 int cmd_statusline(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv)
 {
-    int64_t deadline = mnemo_clock_mono_ns() + STATUSLINE_DEADLINE_NS;
+    int64_t start = mnemo_clock_mono_ns();
     int status = mnemo__cli_parse_no_options(cli, self, argc, argv);
     if (status >= 0)
         return status;
@@ -107,21 +174,21 @@ int cmd_statusline(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int 
     char sock[MNEMO_CLI_PATH_MAX + 16];
     snprintf(sock, sizeof sock, "%s/mnemo.sock", cli->home);
     struct mnemo_uhttp_resp resp = {0};
-    struct mnemo_err err;
-    mnemo_err_clear(&err);
-    int rc = mnemo_uhttp_call(sock, "GET", "/v1/stats", NULL, 0, deadline, &resp, &err);
+    int rc = mnemo_uhttp_call(sock, "GET", "/metrics", NULL, 0, start + STATUSLINE_METRICS_NS,
+                              &resp, NULL);
     if (rc == MNEMO_ECLOSED)
         printf("mnemo: worker stopped\n");
     else if (rc == MNEMO_ETIMEDOUT)
         printf("mnemo: worker busy\n");
     else if (rc != 0)
         printf("mnemo: worker unreachable\n");
-    else if (resp.status == 503)
+    else if (resp.status == 503 || (resp.status == 200 && resp.body != NULL &&
+                                    metric(resp.body, "mnemo_worker_ready") == 0))
         printf("mnemo: worker starting\n");
-    else if (resp.status != 200)
+    else if (resp.status != 200 || resp.body == NULL)
         printf("mnemo: worker error (HTTP %d)\n", resp.status);
     else
-        print_stats(resp.body, resp.len);
+        print_ready(cli->home, sock, resp.body, start + STATUSLINE_DEADLINE_NS);
     mnemo_uhttp_resp_release(&resp);
     /* A status line is decoration: whatever happened, Claude Code gets a line and exit 0. */
     return MNEMO_CLI_OK;

@@ -368,10 +368,12 @@ static const struct mnemo_cli_cmd commands[] = {
         "mnemo statusline",
         "print one line for Claude Code's status line (never starts the worker)",
         "Prints one line for Claude Code's status line, such as\n"
-        "`mnemo: 1,234 memories \xc2\xb7 queue 0 \xc2\xb7 ready`, from the running worker's /v1/stats\n"
-        "(asked over the Unix socket with a 30 ms deadline), or `mnemo: worker stopped` (or\n"
-        "starting, busy) when it cannot answer. It never starts the worker and never opens the\n"
-        "database, reads only what is already on stdin, and always exits 0. In\n"
+        "`mnemo: 1,234 memories \xc2\xb7 queue 0 \xc2\xb7 ready`, from the running worker over the Unix\n"
+        "socket within 30 ms: /metrics for readiness and the queue, /v1/stats for the count at\n"
+        "most once a minute (kept in $MNEMO_HOME/statusline.cache; `~N` is the vector index's\n"
+        "size when the count could not be had in time). Says `mnemo: worker stopped` (or\n"
+        "starting, busy) when the worker cannot answer. It never starts the worker and never\n"
+        "opens the database, reads only what is already on stdin, and always exits 0. In\n"
         "~/.claude/settings.json:\n"
         "\n"
         "  \"statusLine\": {\"type\": \"command\", \"command\": \"mnemo statusline\"}\n",

@@ -6,6 +6,7 @@
 #include "worker_procs.h"
 
 #include <poll.h>
+#include <time.h>
 
 /* Sanitizers slow process start-up several times over; the 50 ms promise is for real builds. */
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
@@ -125,6 +126,34 @@ static void test_statusline_with_a_worker_counts_memories_and_the_queue(void **s
     if (strcmp(out, "mnemo: 2 memories \xc2\xb7 queue 0 \xc2\xb7 ready\n") != 0)
         fail_worker(f, "unexpected status line '%s'", out);
     free(out);
+
+    /* The count is asked for at most once a minute: a third memory shows up later. */
+    struct cu_result r =
+        run(f, "add", "--title", "a third one", "--type", "discovery", "--project", "p", NULL);
+    cu_expect_status(&r, 0);
+    cu_result_free(&r);
+    assert_int_equal(run_statusline(f, &out, &ms), 0);
+    assert_string_equal(out, "mnemo: 2 memories \xc2\xb7 queue 0 \xc2\xb7 ready\n");
+    free(out);
+
+    /* When /v1/stats could not answer in time, the vector index's size stands in. */
+    char cache[700], line[64];
+    snprintf(cache, sizeof cache, "%s/statusline.cache", f->home);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int n = snprintf(line, sizeof line, "-1 %lld\n",
+                     (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+    tu_file_write(cache, line, (size_t)n);
+    assert_int_equal(run_statusline(f, &out, &ms), 0);
+    assert_string_equal(out, "mnemo: ~3 memories \xc2\xb7 queue 0 \xc2\xb7 ready\n");
+    free(out);
+
+    /* An hour-old count is asked for again. */
+    tu_file_write(cache, "7 1000\n", 7);
+    assert_int_equal(run_statusline(f, &out, &ms), 0);
+    assert_string_equal(out, "mnemo: 3 memories \xc2\xb7 queue 0 \xc2\xb7 ready\n");
+    free(out);
+
     stop_child(f);
     /* Once the worker is gone the line says so. */
     assert_int_equal(run_statusline(f, &out, &ms), 0);
