@@ -52,7 +52,8 @@ static inline void set_nonblock(int fd)
 /*
  * Runs `mnemo hook event --agent agent` in f's environment plus extra ("K=V" strings,
  * NULL-terminated, may be NULL; they win over f's), writing in[0..in_len) to its stdin (in NULL:
- * stdin is closed at once). Fills *r.
+ * stdin is closed at once; in non-NULL with in_len 0: stdin stays open and silent, as a terminal
+ * would). Fills *r.
  */
 static inline void hook_exec(struct fixture *f, const char *const *extra, const char *event,
                              const char *agent, const char *in, size_t in_len,
@@ -109,9 +110,12 @@ static inline void hook_exec(struct fixture *f, const char *const *extra, const 
     int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
     assert_true(pidfd >= 0);
 
-    int win = pin[1];
-    if (in == NULL || in_len == 0) {
+    int win = pin[1], held = -1;
+    if (in == NULL) {
         close(win);
+        win = -1;
+    } else if (in_len == 0) {
+        held = win; /* closed once the hook has exited */
         win = -1;
     } else {
         set_nonblock(win);
@@ -196,6 +200,8 @@ static inline void hook_exec(struct fixture *f, const char *const *extra, const 
     }
     if (win >= 0)
         close(win);
+    if (held >= 0)
+        close(held);
     if (rout >= 0)
         close(rout);
     if (rerr >= 0)
@@ -216,7 +222,9 @@ static inline void hook_exec(struct fixture *f, const char *const *extra, const 
 static inline void hook_text(struct fixture *f, const char *const *extra, const char *event,
                              const char *agent, const char *in, struct hook_result *r)
 {
-    hook_exec(f, extra, event, agent, in, in != NULL ? strlen(in) : 0, r);
+    /* "" is an empty stdin (closed at once), never the held-open one. */
+    hook_exec(f, extra, event, agent, in != NULL && in[0] != '\0' ? in : NULL,
+              in != NULL ? strlen(in) : 0, r);
 }
 
 /* Prints the hook log of f's home on stderr (for a failing test's reader). */
