@@ -127,6 +127,7 @@ static int plan(const struct mnemo_install_opts *o, struct target ts[MNEMO_INSTA
                 size_t *n, struct mnemo_err *err)
 {
     const char *b = o->base;
+    const char *dir = o->agent_dir != NULL && o->agent_dir[0] != '\0' ? o->agent_dir : NULL;
     int user = o->scope == MNEMO_INSTALL_USER;
     /* Files in $HOME are private; a project's config is meant to be shared with the repo. */
     mode_t mode = user ? 0600 : 0644;
@@ -135,24 +136,35 @@ static int plan(const struct mnemo_install_opts *o, struct target ts[MNEMO_INSTA
     *n = 0;
     switch (o->agent) {
     case MNEMO_AGENT_CLAUDE:
-        rc = target_set(&ts[0], b, ".claude/settings.json", FMT_JSON, mode, err);
+        if (user && dir != NULL) {
+            rc = target_set(&ts[0], dir, "settings.json", FMT_JSON, mode, err);
+            if (rc == 0)
+                rc = target_set(&ts[1], dir, ".claude.json", FMT_JSON, mode, err);
+        } else {
+            rc = target_set(&ts[0], b, ".claude/settings.json", FMT_JSON, mode, err);
+            if (rc == 0)
+                rc =
+                    target_set(&ts[1], b, user ? ".claude.json" : ".mcp.json", FMT_JSON, mode, err);
+        }
         ts[0].spec = (struct mnemo__install_json_spec){
             MNEMO__HOOKS_NESTED, claude_hooks, N_OF(claude_hooks), "claude", 0, 0, 0};
         describe_hooks(&ts[0]);
-        if (rc == 0)
-            rc = target_set(&ts[1], b, user ? ".claude.json" : ".mcp.json", FMT_JSON, mode, err);
         ts[1].spec =
             (struct mnemo__install_json_spec){MNEMO__HOOKS_NONE, NULL, 0, "claude", 0, 1, 1};
         describe_mcp(&ts[1]);
         *n = 2;
         break;
     case MNEMO_AGENT_CODEX:
-        rc = target_set(&ts[0], b, ".codex/hooks.json", FMT_JSON, mode, err);
+        rc = target_set(&ts[0], user && dir != NULL ? dir : b,
+                        user && dir != NULL ? "hooks.json" : ".codex/hooks.json", FMT_JSON, mode,
+                        err);
+        if (rc == 0)
+            rc = target_set(&ts[1], user && dir != NULL ? dir : b,
+                            user && dir != NULL ? "config.toml" : ".codex/config.toml", FMT_TOML,
+                            mode, err);
         ts[0].spec = (struct mnemo__install_json_spec){
             MNEMO__HOOKS_NESTED, codex_hooks, N_OF(codex_hooks), "codex", 0, 0, 0};
         describe_hooks(&ts[0]);
-        if (rc == 0)
-            rc = target_set(&ts[1], b, ".codex/config.toml", FMT_TOML, mode, err);
         snprintf(ts[1].what, sizeof ts[1].what, "MCP server [mcp_servers.mnemo]");
         *n = 2;
         break;
@@ -533,6 +545,9 @@ static int run(const struct mnemo_install_opts *o, int add, struct mnemo_install
     memset(ws, 0, sizeof ws);
     if (o->base == NULL || o->base[0] != '/')
         return mnemo_err_set(err, MNEMO_EINVAL, "the base directory must be an absolute path");
+    if (o->agent_dir != NULL && o->agent_dir[0] != '\0' && o->agent_dir[0] != '/')
+        return mnemo_err_set(err, MNEMO_EINVAL, "the agent's directory '%s' is not absolute",
+                             o->agent_dir);
     if (add) {
         const char *c = o->command;
         const char *slash = c != NULL ? strrchr(c, '/') : NULL;

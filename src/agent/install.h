@@ -15,7 +15,8 @@
  *           so a rule tells the agent to call the mnemo search tool; Cursor reads rules per
  *           project only, so --user relies on the sessionStart hook's additional_context)
  *
- * where <base> is $HOME for --user and the current directory for --project.
+ * where <base> is $HOME for --user and the current directory for --project. Claude Code's
+ * CLAUDE_CONFIG_DIR and Codex's CODEX_HOME move their user files (opts.agent_dir).
  *
  * mnemo's entries are recognised by their command: a hook whose command's program name
  * contains "mnemo" followed by the word "hook", an MCP server whose command names a mnemo
@@ -56,10 +57,13 @@ enum mnemo_install_scope {
 struct mnemo_install_opts {
     enum mnemo_agent agent;
     enum mnemo_install_scope scope;
-    const char *base;    /* absolute directory: $HOME (user) or the project directory */
-    const char *command; /* the mnemo binary hooks and the MCP server run; its file name must
-                            contain "mnemo" so that uninstall recognises the entries */
-    int dry_run;         /* compute and report, write nothing */
+    const char *base;      /* absolute directory: $HOME (user) or the project directory */
+    const char *command;   /* the mnemo binary hooks and the MCP server run; its file name must
+                              contain "mnemo" so that uninstall recognises the entries */
+    int dry_run;           /* compute and report, write nothing */
+    const char *agent_dir; /* user scope only, may be NULL: the agent's own config directory
+                              when the user moved it (CLAUDE_CONFIG_DIR holds settings.json and
+                              .claude.json; CODEX_HOME holds hooks.json and config.toml) */
 };
 
 /* What happened to one file. */

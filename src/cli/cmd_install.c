@@ -205,7 +205,18 @@ static int run_install(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, 
     if (add && find_command(command_flag, command, sizeof command) != 0)
         return MNEMO_CLI_FAIL;
 
-    struct mnemo_install_opts o = {an->agent, scope, base, add ? command : NULL, dry_run};
+    /* Where the agent itself reads its user files when the user moved them. */
+    const char *agent_dir = NULL;
+    if (an->agent == MNEMO_AGENT_CLAUDE)
+        agent_dir = getenv("CLAUDE_CONFIG_DIR");
+    else if (an->agent == MNEMO_AGENT_CODEX)
+        agent_dir = getenv("CODEX_HOME");
+    if (agent_dir != NULL && agent_dir[0] != '\0' && agent_dir[0] != '/')
+        return mnemo__cli_fail("%s ('%s') is not an absolute path",
+                               an->agent == MNEMO_AGENT_CLAUDE ? "CLAUDE_CONFIG_DIR" : "CODEX_HOME",
+                               agent_dir);
+    struct mnemo_install_opts o = {an->agent, scope,    base, add ? command : NULL,
+                                   dry_run,   agent_dir};
     struct mnemo_install_report rep;
     struct mnemo_err err;
     mnemo_err_clear(&err);

@@ -20,7 +20,7 @@ struct fx {
     char home[PATH_MAX];
     char home_env[PATH_MAX + 8];
     char mnemo_env[PATH_MAX + 16];
-    char *env[3];
+    char *env[5];
     char bin[PATH_MAX];
 };
 
@@ -36,7 +36,10 @@ static int setup(void **state)
     snprintf(f->mnemo_env, sizeof f->mnemo_env, "MNEMO_HOME=%s/mnemo", f->dir.path);
     f->env[0] = f->home_env;
     f->env[1] = f->mnemo_env;
-    f->env[2] = NULL;
+    /* The agents' own overrides of their directories, empty: the developer's are not ours. */
+    f->env[2] = (char *)"CLAUDE_CONFIG_DIR=";
+    f->env[3] = (char *)"CODEX_HOME=";
+    f->env[4] = NULL;
     char *real = realpath(tu_mnemo_bin(), NULL);
     assert_non_null(real);
     snprintf(f->bin, sizeof f->bin, "%s", real);
@@ -410,6 +413,43 @@ static void test_install_command_flag_with_spaces_is_shell_quoted(void **state)
     assert_int_equal(count_entries(f->home), 0);
 }
 
+static void test_install_follows_claude_config_dir_and_codex_home(void **state)
+{
+    struct fx *f = *state;
+    char claude_env[PATH_MAX * 2], codex_env[PATH_MAX * 2];
+    snprintf(claude_env, sizeof claude_env, "CLAUDE_CONFIG_DIR=%s/claude-config", f->home);
+    snprintf(codex_env, sizeof codex_env, "CODEX_HOME=%s/codex-home", f->home);
+    f->env[2] = claude_env;
+    f->env[3] = codex_env;
+    struct cu_result r = run(f, "install", "claude", NULL);
+    cu_expect_status(&r, 0);
+    cu_result_free(&r);
+    r = run(f, "install", "codex", NULL);
+    cu_expect_status(&r, 0);
+    cu_result_free(&r);
+    json_t *s = load_rel(f, "claude-config/settings.json");
+    assert_non_null(json_object_get(json_object_get(s, "hooks"), "SessionStart"));
+    json_decref(s);
+    json_t *m = load_rel(f, "claude-config/.claude.json");
+    expect_mcp(f, m);
+    json_decref(m);
+    json_t *h = load_rel(f, "codex-home/hooks.json");
+    json_decref(h);
+    char *toml = read_rel(f, "codex-home/config.toml", NULL);
+    assert_non_null(toml);
+    free(toml);
+    char p[PATH_MAX * 2];
+    snprintf(p, sizeof p, "%s/.claude", f->home);
+    assert_int_equal(tu_file_size(p), -1);
+    r = run(f, "uninstall", "claude", NULL);
+    cu_expect_status(&r, 0);
+    cu_result_free(&r);
+    r = run(f, "uninstall", "codex", NULL);
+    cu_expect_status(&r, 0);
+    cu_result_free(&r);
+    assert_int_equal(count_entries(f->home), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -429,6 +469,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_install_refuses_an_unknown_agent_and_a_command_not_named_mnemo, setup, teardown),
         cmocka_unit_test_setup_teardown(test_install_command_flag_with_spaces_is_shell_quoted,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_install_follows_claude_config_dir_and_codex_home,
                                         setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -20,7 +20,7 @@ struct fx {
     char home[PATH_MAX];
     char home_env[PATH_MAX + 8];
     char mnemo_env[PATH_MAX + 16];
-    char *env[3];
+    char *env[5];
 };
 
 static int setup(void **state)
@@ -34,7 +34,10 @@ static int setup(void **state)
     snprintf(f->mnemo_env, sizeof f->mnemo_env, "MNEMO_HOME=%s/mnemo", f->dir.path);
     f->env[0] = f->home_env;
     f->env[1] = f->mnemo_env;
-    f->env[2] = NULL;
+    /* The agents' own overrides of their directories, empty: the developer's are not ours. */
+    f->env[2] = (char *)"CLAUDE_CONFIG_DIR=";
+    f->env[3] = (char *)"CODEX_HOME=";
+    f->env[4] = NULL;
     *state = f;
     return 0;
 }
