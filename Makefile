@@ -115,15 +115,17 @@ clean:
 # yourself, so that `sudo make install` only copies.
 PREFIX ?= /usr/local
 DESTDIR ?=
+# The binary to install (the tests install the one they were built with).
+INSTALL_BIN ?= build/mnemo
 MNEMO_PLUGIN_DIR = $(DESTDIR)$(PREFIX)/share/mnemo/claude-code
 
 .PHONY: install uninstall
 
 install:
-	@if [[ ! -x build/mnemo ]]; then echo "make install: build/mnemo is missing; run 'make build' first" >&2; exit 1; fi
+	@if [[ ! -x "$(INSTALL_BIN)" ]]; then echo "make install: $(INSTALL_BIN) is missing; run 'make build' first" >&2; exit 1; fi
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
 	install -d $(MNEMO_PLUGIN_DIR)/.claude-plugin $(MNEMO_PLUGIN_DIR)/hooks $(MNEMO_PLUGIN_DIR)/bin
-	install -m 0755 build/mnemo $(DESTDIR)$(PREFIX)/bin/mnemo
+	install -m 0755 "$(INSTALL_BIN)" $(DESTDIR)$(PREFIX)/bin/mnemo
 	install -m 0644 integrations/claude-code/.claude-plugin/plugin.json $(MNEMO_PLUGIN_DIR)/.claude-plugin/plugin.json
 	install -m 0644 integrations/claude-code/hooks/hooks.json $(MNEMO_PLUGIN_DIR)/hooks/hooks.json
 	install -m 0644 integrations/claude-code/.mcp.json $(MNEMO_PLUGIN_DIR)/.mcp.json

@@ -440,6 +440,71 @@ static void test_claude_plugin_folder_is_consistent(void **state)
     assert_int_equal(access(p, X_OK), 0);
 }
 
+/* `make install DESTDIR=... PREFIX=/usr` puts the binary, the plugin and the man page in place,
+ * the plugin finds the installed binary, and `make uninstall` takes them away again. */
+static void test_make_install_puts_binary_plugin_and_man_page_in_place(void **state)
+{
+    struct fx *f = *state;
+    char src[PATH_MAX];
+    snprintf(src, sizeof src, "%s", __FILE__);
+    char *cut = strstr(src, "/tests/process/");
+    if (cut == NULL || access("/usr/bin/make", X_OK) != 0) {
+        skip();
+        return;
+    }
+    *cut = '\0';
+    char bin[PATH_MAX + 16], dest[PATH_MAX + 16];
+    char *real = realpath(tu_mnemo_bin(), NULL);
+    assert_non_null(real);
+    snprintf(bin, sizeof bin, "INSTALL_BIN=%s", real);
+    free(real);
+    snprintf(dest, sizeof dest, "DESTDIR=%s/dest", f->dir.path);
+    char *argv[] = {
+        (char *)"/usr/bin/make", (char *)"-s", (char *)"-C", src, (char *)"install", bin, dest,
+        (char *)"PREFIX=/usr",   NULL};
+    char *out = NULL, *err = NULL;
+    int status = tu_run(argv, NULL, NULL, &out, &err);
+    if (status != 0)
+        fail_msg("make install exited %d:\n%s%s", status, out, err);
+    free(out);
+    free(err);
+    static const char *const files[] = {
+        "bin/mnemo",
+        "share/man/man1/mnemo.1",
+        "share/mnemo/claude-code/.claude-plugin/plugin.json",
+        "share/mnemo/claude-code/hooks/hooks.json",
+        "share/mnemo/claude-code/.mcp.json",
+        "share/mnemo/claude-code/bin/mnemo-exec",
+    };
+    char p[PATH_MAX * 2];
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(p, sizeof p, "%s/dest/usr/%s", f->dir.path, files[i]);
+        if (tu_file_size(p) <= 0)
+            fail_msg("make install did not install %s", p);
+    }
+    /* The plugin's launcher finds PREFIX/bin/mnemo without PATH or MNEMO_BIN. */
+    snprintf(p, sizeof p, "%s/dest/usr/share/mnemo/claude-code/bin/mnemo-exec", f->dir.path);
+    char *exec_argv[] = {p, (char *)"version", NULL};
+    char *env[] = {(char *)"PATH=/nonexistent", (char *)"MNEMO_BIN=", NULL};
+    status = tu_run(exec_argv, env, NULL, &out, &err);
+    if (status != 0)
+        fail_msg("mnemo-exec version exited %d:\n%s%s", status, out, err);
+    cu_expect_contains(out, "mnemo ");
+    free(out);
+    free(err);
+
+    argv[4] = (char *)"uninstall";
+    status = tu_run(argv, NULL, NULL, &out, &err);
+    if (status != 0)
+        fail_msg("make uninstall exited %d:\n%s%s", status, out, err);
+    free(out);
+    free(err);
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(p, sizeof p, "%s/dest/usr/%s", f->dir.path, files[i]);
+        assert_int_equal(tu_file_size(p), -1);
+    }
+}
+
 static void test_man_page_renders(void **state)
 {
     (void)state;
@@ -488,6 +553,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_an_empty_config_file_is_an_empty_config_and_comes_back_empty, setup, teardown),
         cmocka_unit_test(test_claude_plugin_folder_is_consistent),
+        cmocka_unit_test_setup_teardown(test_make_install_puts_binary_plugin_and_man_page_in_place,
+                                        setup, teardown),
         cmocka_unit_test(test_man_page_renders),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
