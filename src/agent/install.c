@@ -382,9 +382,13 @@ static int make_dirs(struct work *w, struct mnemo_err *err)
     }
     if (n == 0)
         return 0;
-    int rc = mnemo_fs_mkdir_p(dir, w->t->new_mode == 0600 ? 0700 : 0755, err);
-    if (rc != 0)
-        return rc;
+    /* One at a time, outermost first, so each gets exactly mode whatever the umask. */
+    mode_t mode = w->t->new_mode == 0600 ? 0700 : 0755;
+    for (int i = n; i-- > 0;) {
+        int rc = mnemo_fs_mkdir_p(missing[i], mode, err);
+        if (rc != 0)
+            return rc;
+    }
     for (int i = n; i-- > 0 && w->st.n_dirs < 4;)
         memcpy(w->st.dirs[w->st.n_dirs++], missing[i], strlen(missing[i]) + 1);
     return 0;
