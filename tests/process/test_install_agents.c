@@ -450,6 +450,60 @@ static void test_install_follows_claude_config_dir_and_codex_home(void **state)
     assert_int_equal(count_entries(f->home), 0);
 }
 
+/* The real Claude Code CLI, when one is at hand ($CLAUDE_BIN, else `claude` on PATH). */
+static int find_claude(char *out, size_t size)
+{
+    const char *env = getenv("CLAUDE_BIN");
+    if (env != NULL && env[0] != '\0' && access(env, X_OK) == 0) {
+        snprintf(out, size, "%s", env);
+        return 1;
+    }
+    const char *path = getenv("PATH");
+    while (path != NULL && *path != '\0') {
+        const char *colon = strchr(path, ':');
+        size_t n = colon != NULL ? (size_t)(colon - path) : strlen(path);
+        if (n > 0 && n + 8 < size) {
+            snprintf(out, size, "%.*s/claude", (int)n, path);
+            if (access(out, X_OK) == 0)
+                return 1;
+        }
+        path = colon != NULL ? colon + 1 : NULL;
+    }
+    return 0;
+}
+
+static void test_real_claude_code_lists_the_installed_mcp_server_as_connected(void **state)
+{
+    struct fx *f = *state;
+    char claude[PATH_MAX];
+    if (!find_claude(claude, sizeof claude)) {
+        skip();
+        return;
+    }
+    struct cu_result r = run(f, "install", "claude", NULL);
+    cu_expect_status(&r, 0);
+    cu_result_free(&r);
+    char *argv[] = {claude, (char *)"mcp", (char *)"list", NULL};
+    char *env[] = {f->home_env,
+                   f->mnemo_env,
+                   (char *)"CLAUDE_CONFIG_DIR=",
+                   (char *)"MNEMO_TCP_LISTEN=off",
+                   (char *)"DISABLE_TELEMETRY=1",
+                   (char *)"DISABLE_AUTOUPDATER=1",
+                   (char *)"CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1",
+                   NULL};
+    char *out = NULL, *err = NULL;
+    char cwd[PATH_MAX];
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    assert_int_equal(chdir(f->home), 0);
+    int status = tu_run(argv, env, NULL, &out, &err);
+    assert_int_equal(chdir(cwd), 0);
+    if (status != 0 || strstr(out, "mnemo") == NULL || strstr(out, "Connected") == NULL)
+        fail_msg("claude mcp list exited %d:\n%s%s", status, out, err);
+    free(out);
+    free(err);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -472,6 +526,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_install_follows_claude_config_dir_and_codex_home,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_real_claude_code_lists_the_installed_mcp_server_as_connected, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
