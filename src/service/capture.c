@@ -365,6 +365,8 @@ static int process(struct mnemo_capture *c, const struct mnemo_event *ev,
         mnemo_extract_output_init(&outs[i]);
         nouts++;
         rc = mnemo_extractor_run(c->x[i], &in, &outs[i], err);
+        if (rc == 0 && outs[i].note[0] != '\0') /* e.g. the model failed and the rules took over */
+            log_event(c, MNEMO_LOG_INFO, "capture: extractor note", ev, outs[i].note);
         if (rc == 0) {
             rc = fill_request(c, x.session_id, &outs[i], err);
             *transient = store_transient(rc);

@@ -223,6 +223,42 @@ static int open_tcp(struct mnemo_http *h, struct mnemo_err *err)
     return 0;
 }
 
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/*
+ * Percent-decodes a path or query argument in place, like libmicrohttpd's own unescaping,
+ * except that "%00" stays as it is: decoded, it would end the value early as a C string
+ * ("/v1/observations/2%00junk" would name observation 2, "?project=%00x" would drop the
+ * filter). Left escaped, it makes the value invalid, and validation answers 400.
+ */
+static size_t unescape_keep_nul(void *cls, struct MHD_Connection *conn, char *s)
+{
+    (void)cls;
+    (void)conn;
+    char *w = s;
+    for (const char *r = s; *r != '\0'; r++) {
+        int hi, lo;
+        if (r[0] == '%' && (hi = hex_value(r[1])) >= 0 && (lo = hex_value(r[2])) >= 0 &&
+            (hi | lo) != 0) {
+            *w++ = (char)(hi * 16 + lo);
+            r += 2;
+        } else {
+            *w++ = *r;
+        }
+    }
+    *w = '\0';
+    return (size_t)(w - s);
+}
+
 static int start_daemon(struct mnemo_http *h, struct mnemo__http_listener *l, struct mnemo_err *err)
 {
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
@@ -235,7 +271,8 @@ static int start_daemon(struct mnemo_http *h, struct mnemo__http_listener *l, st
         flags, 0, NULL, NULL, mnemo__http_on_request, l, MHD_OPTION_LISTEN_SOCKET,
         (MHD_socket)l->fd, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)h->cfg.timeout_s,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)maxc, MHD_OPTION_NOTIFY_COMPLETED,
-        mnemo__http_on_completed, l, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h, MHD_OPTION_END);
+        mnemo__http_on_completed, l, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
+        MHD_OPTION_UNESCAPE_CALLBACK, unescape_keep_nul, NULL, MHD_OPTION_END);
     if (l->daemon == NULL)
         return mnemo_err_set(err, MNEMO_EIO, "cannot start the HTTP server on the %s listener",
                              l->transport == MNEMO_HTTP_UNIX ? "socket" : "TCP");

@@ -172,6 +172,22 @@ int route_stats_get(void *ctx, const struct mnemo_http_req *req, struct mnemo_ht
                           (json_int_t)cs.dead_lettered, "observations", (json_int_t)cs.observations,
                           "last_run_at", (json_int_t)cs.last_run_ms)) != 0;
     }
+    if (!bad) {
+        /* Zeros unless extractor = llm: the counters show whether the model is used at all. */
+        struct mnemo_llm_stats ls;
+        mnemo_extractor_llm_stats(w->llm, &ls);
+        bad |=
+            json_object_set_new(
+                j, "llm",
+                json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "enabled",
+                          w->llm != NULL, "calls_today", (json_int_t)ls.calls_today, "tokens_today",
+                          (json_int_t)ls.tokens_today, "calls", (json_int_t)ls.calls, "successes",
+                          (json_int_t)ls.successes, "skips", (json_int_t)ls.skips, "failures",
+                          (json_int_t)ls.failures, "timeouts", (json_int_t)ls.timeouts, "rejected",
+                          (json_int_t)ls.rejected, "busy", (json_int_t)ls.busy, "budget_exhausted",
+                          (json_int_t)ls.budget_exhausted, "fallbacks",
+                          (json_int_t)ls.fallbacks)) != 0;
+    }
     if (!bad && w->maint != NULL) {
         struct mnemo_maint_stats ms;
         mnemo_maint_stats(w->maint, &ms);

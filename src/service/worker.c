@@ -259,6 +259,42 @@ static void *load_index(void *arg)
 }
 
 /*
+ * The capture thread with the extractor config asks for: the rules extractor alone, or the
+ * LLM extractor wrapping it (the rules run on every event and take over whenever the model
+ * fails, times out or runs out of budget, so nothing is dropped).
+ */
+static int start_capture(struct mnemo_worker *w, struct mnemo_err *err)
+{
+    const struct mnemo_config *c = mnemo_worker_config_ref(w);
+    int rc;
+    if (strcmp(mnemo_config_str(c, "extractor"), "llm") != 0) {
+        mnemo_worker_config_unref(w, c);
+        return mnemo_capture_start(w, &w->capture, err);
+    }
+    struct mnemo_extractor *rules = NULL, *llm = NULL;
+    struct mnemo_llm_config lc = {
+        .command = mnemo_config_str(c, "llm.command"),
+        .timeout_ms = (int)mnemo_config_int(c, "llm.timeout_ms"),
+        .max_concurrent = (int)mnemo_config_int(c, "llm.max_concurrent"),
+        .daily_calls = mnemo_config_int(c, "llm.daily_calls"),
+        .daily_tokens = mnemo_config_int(c, "llm.daily_tokens"),
+        .prompt_path = mnemo_config_str(c, "llm.prompt_path"),
+        .log = w->log,
+    };
+    rc = mnemo_extractor_rules_new(&rules, err);
+    if (rc == 0)
+        rc = mnemo_extractor_llm_new(&lc, rules, &llm, err); /* takes rules, even on failure */
+    mnemo_worker_config_unref(w, c);
+    if (rc != 0)
+        return rc;
+    w->llm = llm;
+    rc = mnemo_capture_start_with(w, &llm, 1, &w->capture, err); /* takes llm */
+    if (rc != 0)
+        w->llm = NULL;
+    return rc;
+}
+
+/*
  * Step 4 and 5 of worker.h: store, privacy, embedder, vector index, then the background
  * threads. The threads start before the status turns READY, so a route that sees READY also
  * sees w->capture and w->maint set (the atomic store of the status publishes them).
@@ -309,7 +345,7 @@ static void open_components(struct run *r)
         }
         r->index_loader_started = 1;
     }
-    rc = mnemo_capture_start(w, &w->capture, &err);
+    rc = start_capture(w, &err);
     if (rc != 0) {
         w->capture = NULL;
         set_error(w, "capture", &err, rc);
@@ -492,6 +528,7 @@ static void shutdown_worker(struct run *r)
     w->http = NULL;
     mnemo_routes_retrieval_free(w->retrieval); /* no handler runs any more */
     w->retrieval = NULL;
+    w->llm = NULL; /* the capture thread owns it and frees it with its extractors */
     mnemo_capture_stop(w->capture);
     w->capture = NULL;
     mnemo_maint_stop(w->maint);

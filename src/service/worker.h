@@ -91,6 +91,9 @@ struct mnemo_worker {
     struct mnemo_vindex *vx;    /* NULL when the embedder is "none" */
     struct mnemo_http *http;
     struct mnemo_capture *capture;
+    /* the LLM extractor when config extractor = llm (owned by the capture thread; for its
+     * statistics only), else NULL */
+    struct mnemo_extractor *llm;
     struct mnemo_maint *maint;
     /* per-project retrieval counters (service/routes.h); set before the listeners start */
     struct mnemo_routes_retrieval *retrieval;

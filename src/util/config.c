@@ -54,12 +54,28 @@ static const struct mnemo_config_key keys[] = {
     {"embed.model", MNEMO_CONFIG_STRING, "", 0, 0, 0, "http embedder model name"},
     {"embed.provider", MNEMO_CONFIG_STRING, "hash", 0, 0, 0,
      "embedder: hash (built in, offline), http (OpenAI or Ollama API) or none"},
+    {"extractor", MNEMO_CONFIG_STRING, "rules", 0, 0, 0,
+     "what turns events into observations: rules, or llm (a model command; rules take over when "
+     "it fails)"},
     {"http.max_body", MNEMO_CONFIG_INT, "10485760", 1024, GIB, 0,
      "largest request body the worker accepts, in bytes"},
     {"http.rate_limit", MNEMO_CONFIG_INT, "200", 0, 1000000, 0,
      "requests per second per client (0 = unlimited)"},
     {"http.timeout_s", MNEMO_CONFIG_INT, "30", 1, 3600, 0,
      "seconds before an idle or slow connection is closed"},
+    {"llm.command", MNEMO_CONFIG_STRING,
+     "claude -p --model haiku --tools \"\" --strict-mcp-config --disable-slash-commands", 0, 0, 0,
+     "model command of extractor llm (split like a shell line, run without a shell, prompt on "
+     "stdin)"},
+    {"llm.daily_calls", MNEMO_CONFIG_INT, "1000", -1, 100000000, 0,
+     "model calls per UTC day (-1 = no limit)"},
+    {"llm.daily_tokens", MNEMO_CONFIG_INT, "2000000", -1, INT64_C(1000000000000), 0,
+     "estimated tokens per UTC day (-1 = no limit)"},
+    {"llm.max_concurrent", MNEMO_CONFIG_INT, "2", 1, 64, 0, "model commands running at once"},
+    {"llm.prompt_path", MNEMO_CONFIG_STRING, "", 0, 0, 0,
+     "prompt template file (empty = built-in copy of prompts/extract.md)"},
+    {"llm.timeout_ms", MNEMO_CONFIG_INT, "60000", 1000, 3600000, 0,
+     "deadline of one model call; its process group is killed after it"},
     {"log.level", MNEMO_CONFIG_STRING, "info", 0, 0, 0,
      "worker log level: debug, info, warn or error"},
     {"log.max_bytes", MNEMO_CONFIG_INT, "10485760", 64 * KIB, 64 * GIB, 0,
@@ -98,6 +114,7 @@ struct choices {
 
 static const struct choices key_choices[] = {
     {"embed.api", {"", "openai", "ollama", NULL}},
+    {"extractor", {"rules", "llm", NULL}},
     {"embed.provider", {"hash", "http", "none", NULL}},
     {"log.level", {"debug", "info", "warn", "error", NULL}},
 };

@@ -35,6 +35,23 @@ static void test_http_socket_serves_routes_with_params_query_and_body(void **sta
     reply_free(&r);
 }
 
+/* A decoded %00 would end a value early as a C string ("/v1/items/2%00junk" naming item 2,
+ * "?q=%00x" dropping the argument): it stays escaped, so handlers see an invalid value. */
+static void test_http_percent_00_is_never_decoded_into_a_value(void **state)
+{
+    struct fixture *f = *state;
+    struct reply r;
+    assert_int_equal(request(f->sock, 0, "GET", "/v1/items/2%00junk", NULL, NULL, 0, &r), CURLE_OK);
+    assert_int_equal(r.status, 200);
+    assert_true(has(&r.body, "\"id\":\"2%00junk\""));
+    reply_free(&r);
+    const char *b = "{}";
+    assert_int_equal(request(f->sock, 0, "POST", "/v1/echo?q=%00x%41", JSON_CT, b, strlen(b), &r),
+                     CURLE_OK);
+    assert_true(has(&r.body, "\"q\":\"%00xA\""));
+    reply_free(&r);
+}
+
 static void test_http_every_response_carries_security_headers(void **state)
 {
     struct fixture *f = *state;
@@ -348,6 +365,8 @@ int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_http_percent_00_is_never_decoded_into_a_value, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_http_socket_serves_routes_with_params_query_and_body,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_http_every_response_carries_security_headers, setup,

@@ -238,6 +238,7 @@ static void test_routes_table_flags_order_and_coverage(void **state)
         {"GET", "/v1/selfcheck"},
         {"GET", "/v1/stream"},
         {"GET", "/metrics"},
+        {"POST", "/v1/hooks/{event}"},
     };
     size_t n = 0;
     const struct mnemo_http_route *r = mnemo_routes(&n);
