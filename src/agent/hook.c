@@ -7,12 +7,14 @@
  * writing the output and exiting, so the whole process ends within its budget.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -49,6 +51,39 @@ int64_t mnemo_hook_timeout_ms(enum mnemo_hook_event event)
         return 800;
     }
     return 300;
+}
+
+int64_t mnemo_hook_process_start_ns(void)
+{
+    int64_t now = mnemo_clock_mono_ns();
+    char buf[1024];
+    struct timespec boot;
+
+    int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return now;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0 || clock_gettime(CLOCK_BOOTTIME, &boot) != 0)
+        return now;
+    buf[n] = '\0';
+    /* Field 22 (starttime); fields 3.. follow the command name's closing parenthesis. */
+    const char *p = strrchr(buf, ')');
+    for (int field = 2; p != NULL && field < 22; field++)
+        p = strchr(p + 1, ' ');
+    long hz = sysconf(_SC_CLK_TCK);
+    if (p == NULL || hz <= 0)
+        return now;
+    char *end = NULL;
+    unsigned long long ticks = strtoull(p + 1, &end, 10);
+    if (end == p + 1)
+        return now;
+    int64_t started = (int64_t)(ticks / (unsigned long long)hz) * MNEMO_NS_PER_S +
+                      (int64_t)(ticks % (unsigned long long)hz) * MNEMO_NS_PER_S / hz;
+    int64_t ago = (int64_t)boot.tv_sec * MNEMO_NS_PER_S + boot.tv_nsec - started;
+    if (ago < 0 || ago > 2 * MNEMO_NS_PER_S)
+        return now;
+    return now - ago;
 }
 
 static int env_on(const char *name)

@@ -61,11 +61,19 @@
  */
 int64_t mnemo_hook_timeout_ms(enum mnemo_hook_event event);
 
+/*
+ * When this process started, on the monotonic clock (mnemo_clock_mono_ns): the kernel's start
+ * time of the process (/proc/self/stat, 10 ms ticks, rounded down: the deadline errs early), so
+ * the time spent loading the binary counts against the deadline. Now when it cannot be read or
+ * looks wrong (more than 2 s ago).
+ */
+int64_t mnemo_hook_process_start_ns(void);
+
 /* What one run needs; everything borrowed. */
 struct mnemo_hook_run {
     enum mnemo_agent agent;
     enum mnemo_hook_event event;
-    int64_t start_ns; /* mnemo_clock_mono_ns when the process began its work */
+    int64_t start_ns; /* mnemo_hook_process_start_ns() */
     int in_fd;        /* the agent's JSON (stdin) */
     int out_fd;       /* the agent reads this (stdout) */
 };

@@ -15,7 +15,6 @@
 #include "agent/adapter.h"
 #include "agent/hook.h"
 #include "cli/cli.h"
-#include "util/clock.h"
 
 /* Reports a configuration mistake without failing the agent: stderr and the log, exit 0. */
 static int misconfigured(const char *what, const char *value)
@@ -30,8 +29,8 @@ static int misconfigured(const char *what, const char *value)
 
 int cmd_hook(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv)
 {
-    /* The deadline counts from here: everything before is the exec and main's few lines. */
-    int64_t start = mnemo_clock_mono_ns();
+    /* The deadline counts from the process's start: loading the binary is part of the budget. */
+    int64_t start = mnemo_hook_process_start_ns();
     static const struct option opts[] = {
         {"agent", required_argument, NULL, 'a'},
         {"help", no_argument, NULL, 'h'},
