@@ -26,6 +26,8 @@
 /* Tokens longer than this (in bytes) are cut at a UTF-8 boundary: nobody types such words,
  * and hashes or base64 blobs should not make the expression large. */
 #define MNEMO_FTS_MAX_TERM 64
+/* The last term is matched as a prefix only in queries of at most this many terms. */
+#define MNEMO_FTS_PREFIX_MAX_TERMS 2
 /* Only this many bytes of the user's text are read. */
 #define MNEMO_FTS_MAX_INPUT 8192
 
@@ -64,10 +66,10 @@ int mnemo_fts_tokenize(const char *text, size_t len, size_t min_len, int drop_st
  * terms, each as "term", joined with " OR ". The last term becomes a prefix query "term"*
  * when the text ends inside that word (the user may still be typing it), the word has at
  * least 3 bytes and holds a letter or digit (a prefix of pure punctuation would match every
- * row). *n_terms (may be NULL) receives the number of terms.
- * Returns 0; MNEMO_ENOTFOUND when no term is left (nothing to search: the caller should
- * return no results rather than run a query); MNEMO_EINVAL for NULL arguments; strbuf
- * errors. On failure out is left as it was.
+ * row), and the query has at most MNEMO_FTS_PREFIX_MAX_TERMS terms (see fts_query.c). *n_terms (may
+ * be NULL) receives the number of terms. Returns 0; MNEMO_ENOTFOUND when no term is left (nothing
+ * to search: the caller should return no results rather than run a query); MNEMO_EINVAL for NULL
+ * arguments; strbuf errors. On failure out is left as it was.
  */
 int mnemo_fts_query_build(const char *text, size_t len, struct mnemo_strbuf *out, int *n_terms,
                           struct mnemo_err *err);

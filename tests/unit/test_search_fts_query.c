@@ -94,6 +94,14 @@ static void test_fts_query_quotes_terms_and_prefixes_last_word(void **state)
     q = build("parser.");
     assert_string_equal(q, "\"parser\"");
     free(q);
+    /* Longer text is a sentence, not a word being typed: no prefix on its last word. */
+    q = build("fix wal checkp");
+    assert_string_equal(q, "\"fix\" OR \"wal\" OR \"checkp\"");
+    free(q);
+    /* Stop-words do not count as terms. */
+    q = build("how is the wal checkp");
+    assert_string_equal(q, "\"wal\" OR \"checkp\"*");
+    free(q);
 }
 
 static void test_fts_query_drops_stopwords_short_tokens_and_duplicates(void **state)
