@@ -19,11 +19,20 @@
 #include "util/clock.h"
 #include "util/strbuf.h"
 
+/* Appends s[0..n) to sb, as much as fits (the head is what is kept; keep() mends the cut). */
+static int append_bounded(struct mnemo_strbuf *sb, const char *s, size_t n)
+{
+    size_t room = sb->max > sb->len ? sb->max - sb->len : 0;
+    if (n > room)
+        n = room;
+    return n == 0 ? 0 : mnemo_strbuf_append(sb, s, n);
+}
+
 /* The text of a message's content: a string, or its "text" blocks joined by newlines. */
 static int content_text(const json_t *content, struct mnemo_strbuf *sb)
 {
     if (json_is_string(content))
-        return mnemo_strbuf_append(sb, json_string_value(content), json_string_length(content));
+        return append_bounded(sb, json_string_value(content), json_string_length(content));
     if (!json_is_array(content))
         return 0;
     size_t i;
@@ -34,13 +43,9 @@ static int content_text(const json_t *content, struct mnemo_strbuf *sb)
         const json_t *text = json_object_get(block, "text");
         if (type == NULL || strcmp(type, "text") != 0 || !json_is_string(text))
             continue;
-        int rc = 0;
-        if (sb->len > 0)
-            rc = mnemo_strbuf_puts(sb, "\n");
+        int rc = sb->len > 0 ? append_bounded(sb, "\n", 1) : 0;
         if (rc == 0)
-            rc = mnemo_strbuf_append(sb, json_string_value(text), json_string_length(text));
-        if (rc == MNEMO_ETOOBIG)
-            return 0; /* bounded: the head is what is kept */
+            rc = append_bounded(sb, json_string_value(text), json_string_length(text));
         if (rc != 0)
             return rc;
     }
