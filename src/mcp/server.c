@@ -96,7 +96,7 @@ static int reader_fill(struct reader *r, const struct mnemo_mcp_config *cfg)
 static int reader_next(struct reader *r, const struct mnemo_mcp_config *cfg, char **line, size_t *n)
 {
     for (;;) {
-        char *nl = memchr(r->buf + r->start, '\n', r->len - r->start);
+        char *nl = r->len > r->start ? memchr(r->buf + r->start, '\n', r->len - r->start) : NULL;
         if (nl != NULL) {
             char *s = r->buf + r->start;
             size_t k = (size_t)(nl - s);

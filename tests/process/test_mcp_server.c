@@ -309,6 +309,7 @@ static void test_mcp_process_exits_when_its_parent_dies(void **state)
     pid_t mid = fork();
     assert_true(mid >= 0);
     if (mid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlives a test that failed half-way */
         char *argv[] = {(char *)tu_mnemo_bin(), (char *)"mcp", NULL};
         posix_spawn_file_actions_t fa;
         pid_t pid = 0;

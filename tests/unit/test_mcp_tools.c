@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -58,6 +59,8 @@ static int setup(void **state)
     f->worker = fork();
     assert_true(f->worker >= 0);
     if (f->worker == 0) {
+        /* A test that dies half-way (a sanitizer abort) must not leave its worker behind. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         int fd = open(f->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         if (fd >= 0)
             dup2(fd, STDERR_FILENO);
