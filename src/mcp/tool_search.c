@@ -136,6 +136,16 @@ static int matches(const struct filter *f, const json_t *o)
     return 0;
 }
 
+static int valid_type(const char *t)
+{
+    static const char *const types[] = {"decision", "bugfix",    "feature",
+                                        "refactor", "discovery", "change"};
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+        if (strcmp(t, types[i]) == 0)
+            return 1;
+    return 0;
+}
+
 static int read_date(const json_t *args, const char *key, int end_of_day, int64_t *out,
                      struct mcp_result *r)
 {
@@ -237,6 +247,13 @@ void mcp_tool_search(struct mcp_server *s, const json_t *args, struct mcp_result
         goto out;
     if (f.type != NULL && f.type[0] == '\0')
         f.type = NULL;
+    if (f.type != NULL && !valid_type(f.type)) {
+        mcp_result_fail(r,
+                        "argument 'type' must be one of decision, bugfix, feature, refactor, "
+                        "discovery, change (got '%.32s')",
+                        f.type);
+        goto out;
+    }
     if (query != NULL && (query[0] == '\0' || strcmp(query, "*") == 0))
         query = NULL; /* "*" lists: claude-mem #714 found nothing for it */
     const char *proj = mcp_project(s, project);

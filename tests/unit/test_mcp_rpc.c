@@ -455,7 +455,9 @@ static void test_mcp_bad_tool_arguments_are_error_results_naming_the_argument(vo
                           "{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":\"tools/call\",\"params\":{\"name\":"
                           "\"get_observations\",\"arguments\":{\"ids\":[]}}}\n"
                           "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"tools/call\",\"params\":{\"name\":"
-                          "\"timeline\",\"arguments\":{\"anchor\":3,\"depth_before\":51}}}\n");
+                          "\"timeline\",\"arguments\":{\"anchor\":3,\"depth_before\":51}}}\n"
+                          "{\"jsonrpc\":\"2.0\",\"id\":10,\"method\":\"tools/call\",\"params\":{\"name\":"
+                          "\"search\",\"arguments\":{\"type\":\"cision\"}}}\n");
     static const struct {
         json_int_t id;
         const char *says;
@@ -466,7 +468,8 @@ static void test_mcp_bad_tool_arguments_are_error_results_naming_the_argument(vo
                 {6, "'title'"},
                 {7, "drop_all"},
                 {8, "'ids'"},
-                {9, "'depth_before'"}};
+                {9, "'depth_before'"},
+                {10, "'type' must be one of"}};
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         const json_t *ans = by_id(lines, want[i].id);
         assert_true(json_is_true(json_object_get(result_of(ans), "isError")));
