@@ -110,6 +110,36 @@ static void test_hook_autostart_breaker_allows_one_start_per_ten_seconds(void **
     assert_int_equal(count_in_log(f, "autostart: launched"), 2);
 }
 
+static void test_hook_autostart_burst_starts_one_worker(void **state)
+{
+    struct fixture *f = *state;
+    enum { N = 8 };
+    char payload[700], home_env[700];
+    pid_t pids[N];
+
+    tu_path(&f->dir, "payload.json", payload, sizeof payload);
+    char *in = claude_payload("post-tool-use", "burst", f->dir.path);
+    tu_file_write(payload, in, strlen(in));
+    free(in);
+    snprintf(home_env, sizeof home_env, "MNEMO_HOME=%s", f->home);
+    char *env[] = {home_env, (char *)"MNEMO_TCP_LISTEN=off", (char *)"MNEMO_HOOK_TIMEOUT_MS=300",
+                   NULL};
+    char *argv[] = {(char *)tu_mnemo_bin(), (char *)"hook", (char *)"post-tool-use", NULL};
+    posix_spawn_file_actions_t fa;
+    assert_int_equal(posix_spawn_file_actions_init(&fa), 0);
+    assert_int_equal(posix_spawn_file_actions_addopen(&fa, 0, payload, O_RDONLY, 0), 0);
+    assert_int_equal(posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0), 0);
+    assert_int_equal(posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0), 0);
+    /* All at once, as an agent running several hooks in parallel does. */
+    for (int i = 0; i < N; i++)
+        assert_int_equal(posix_spawn(&pids[i], argv[0], &fa, NULL, argv, env), 0);
+    posix_spawn_file_actions_destroy(&fa);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(wait_child(pids[i], EXIT_WAIT_MS), 0);
+    assert_true(ready_within(f, AUTOSTART_READY_MS));
+    assert_int_equal(count_in_log(f, "autostart: launched"), 1);
+}
+
 static void test_hook_autostart_can_be_switched_off(void **state)
 {
     struct fixture *f = *state;
@@ -129,6 +159,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_hook_autostarts_a_detached_worker, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_hook_autostart_breaker_allows_one_start_per_ten_seconds, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hook_autostart_burst_starts_one_worker, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_hook_autostart_can_be_switched_off, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
