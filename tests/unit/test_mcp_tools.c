@@ -383,11 +383,77 @@ static void test_mcp_projects_stay_apart_unless_every_project_is_asked(void **st
     json_decref(res);
 }
 
+/*
+ * Rows of one millisecond: the worker orders them by id, so the timeline must place the anchor
+ * among them by id, not by time alone. Imported with fixed timestamps: 2 earlier rows, 7 in the
+ * same millisecond, 2 later.
+ */
+static void test_mcp_timeline_is_centred_among_rows_of_one_millisecond(void **state)
+{
+    struct fx *f = *state;
+    json_t *list = json_array();
+    static const char *const words[] = {"amber", "basil", "cedar", "delta", "ember", "fjord",
+                                        "grove", "heath", "inlet", "jetty", "kelp"};
+    for (int i = 0; i < 11; i++) {
+        json_int_t at = 1700000000000LL + (i < 2 ? i - 2 : i > 8 ? i - 8 : 0) * 60000;
+        char title[80];
+        snprintf(title, sizeof title, "%s notes on the %s subsystem", words[i], words[10 - i]);
+        json_array_append_new(list, json_pack("{s:s,s:s,s:s,s:I,s:I}", "project", "proj_test",
+                                              "type", "change", "title", title, "created_at", at,
+                                              "updated_at", at));
+    }
+    json_t *body = json_pack("{s:o}", "observations", list);
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    struct mnemo_uhttp_resp r;
+    assert_int_equal(mnemo_uhttp_call(f->sock, "POST", "/v1/observations/import", text,
+                                      strlen(text), mnemo_deadline_in_ms(10000), &r, NULL),
+                     0);
+    free(text);
+    if (r.status != 200)
+        fail_msg("import answered %d: %s", r.status, r.body != NULL ? r.body : "");
+    mnemo_uhttp_resp_release(&r);
+
+    /* The ids in time order (import order); find them through the listing. */
+    json_t *res = call(f, "search", "{\"limit\":20}");
+    expect_ok(res);
+    json_int_t ids[11];
+    for (int i = 0; i < 11; i++) {
+        char needle[80];
+        snprintf(needle, sizeof needle, "] %s notes", words[i]);
+        const char *p = strstr(text_of(res), needle);
+        assert_non_null(p);
+        while (p > text_of(res) && *p != '#')
+            p--;
+        ids[i] = strtoll(p + 1, NULL, 10);
+        if (i > 0)
+            assert_true(ids[i] > ids[i - 1]);
+    }
+    json_decref(res);
+
+    /* Anchored on each row of the millisecond, two before and two after, exactly. */
+    for (int a = 2; a <= 8; a++) {
+        char args[128];
+        snprintf(args, sizeof args, "{\"anchor\":%lld,\"depth_before\":2,\"depth_after\":2}",
+                 (long long)ids[a]);
+        res = call(f, "timeline", args);
+        expect_ok(res);
+        const char *t = text_of(res);
+        for (int i = 0; i < 11; i++)
+            expect_listed(t, ids[i], i >= a - 2 && i <= a + 2);
+        for (int i = a - 2; i < a + 2; i++)
+            assert_true(pos_of(t, ids[i]) < pos_of(t, ids[i + 1]));
+        json_decref(res);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_mcp_tools_against_a_real_worker, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mcp_projects_stay_apart_unless_every_project_is_asked,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mcp_timeline_is_centred_among_rows_of_one_millisecond,
                                         setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
