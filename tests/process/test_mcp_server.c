@@ -359,6 +359,25 @@ static void test_mcp_process_exits_when_its_parent_dies(void **state)
     assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 0), 0);
 }
 
+static void test_mcp_process_usage_errors_exit_2_with_nothing_on_stdout(void **state)
+{
+    struct fixture *f = *state;
+    struct cu_result r = run(f, "mcp", "extra", NULL);
+    cu_expect_status(&r, 2);
+    assert_string_equal(r.out, "");
+    cu_expect_contains(r.err, "unexpected argument 'extra'");
+    cu_result_free(&r);
+    r = run(f, "mcp", "--project", "a/b", NULL);
+    cu_expect_status(&r, 2);
+    assert_string_equal(r.out, "");
+    cu_expect_contains(r.err, "invalid project");
+    cu_result_free(&r);
+    r = run(f, "mcp", "--help", NULL);
+    cu_expect_status(&r, 0);
+    cu_expect_contains(r.out, "usage: mnemo mcp");
+    cu_result_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -370,6 +389,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_mcp_process_exits_when_its_parent_dies, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_mcp_process_usage_errors_exit_2_with_nothing_on_stdout,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
