@@ -235,8 +235,10 @@ static json_t *request_body(const struct mnemo_hook_input *in, const char *cwd, 
 
     if (!bad && is_stop_like(in->event)) {
         char *user = NULL, *assistant = NULL;
+        /* At most half of what is left: the request needs the rest. */
+        int64_t scan_deadline = mnemo_clock_mono_ns() + mnemo_deadline_left_ns(deadline_ns) / 2;
         if (in->transcript_path != NULL && in->transcript_path[0] != '\0')
-            (void)mnemo_hook_transcript_tail(in->transcript_path, deadline_ns, &user, &assistant,
+            (void)mnemo_hook_transcript_tail(in->transcript_path, scan_deadline, &user, &assistant,
                                              NULL);
         const char *last =
             in->last_assistant_message != NULL ? in->last_assistant_message : assistant;
