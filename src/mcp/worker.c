@@ -114,6 +114,11 @@ void mcp_worker_fail(struct mcp_result *r, int status, const json_t *j)
     if (status == 503)
         mcp_result_fail(r, "mnemo worker is not ready yet (%s): try again in a few seconds",
                         msg != NULL ? msg : "starting");
+    else if (status == 429)
+        mcp_result_fail(r,
+                        "mnemo worker is rate-limiting requests (%s): wait a few seconds, then "
+                        "call this tool again",
+                        msg != NULL ? msg : "too many requests");
     else if (status >= 400 && status < 500)
         mcp_result_fail(r, "mnemo refused the request: %s", msg != NULL ? msg : "bad request");
     else

@@ -30,6 +30,7 @@ struct fx {
     char sock[320];
     char log[320];
     pid_t worker;
+    const char *rate_limit; /* MNEMO_HTTP_RATE_LIMIT of the worker; NULL: the default */
     struct mnemo_mcp_config cfg;
 };
 
@@ -47,10 +48,11 @@ static int worker_ready(const char *sock)
     return ready;
 }
 
-static int setup(void **state)
+static int setup_with(void **state, const char *rate_limit)
 {
     struct fx *f = calloc(1, sizeof *f);
     assert_non_null(f);
+    f->rate_limit = rate_limit;
     tu_dir_make(&f->dir);
     tu_path(&f->dir, "home", f->home, sizeof f->home);
     assert_int_equal(mkdir(f->home, 0700), 0);
@@ -61,6 +63,8 @@ static int setup(void **state)
     if (f->worker == 0) {
         /* A test that dies half-way (a sanitizer abort) must not leave its worker behind. */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (f->rate_limit != NULL)
+            setenv("MNEMO_HTTP_RATE_LIMIT", f->rate_limit, 1);
         int fd = open(f->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         if (fd >= 0)
             dup2(fd, STDERR_FILENO);
@@ -88,6 +92,16 @@ static int setup(void **state)
     f->cfg.version = "1.0.0";
     *state = f;
     return 0;
+}
+
+static int setup(void **state)
+{
+    return setup_with(state, NULL);
+}
+
+static int setup_rate_limited(void **state)
+{
+    return setup_with(state, "1");
 }
 
 static int teardown(void **state)
@@ -447,6 +461,23 @@ static void test_mcp_timeline_is_centred_among_rows_of_one_millisecond(void **st
     }
 }
 
+/* A worker that rate-limits answers 429: the tool says to wait and retry, not "refused". */
+static void test_mcp_rate_limited_worker_asks_the_model_to_wait(void **state)
+{
+    struct fx *f = *state;
+    int limited = 0;
+    for (int i = 0; i < 20 && !limited; i++) {
+        json_t *res = call(f, "memory_admin", "{\"action\":\"stats\"}");
+        if (json_is_true(json_object_get(res, "isError"))) {
+            assert_non_null(strstr(text_of(res), "rate-limiting"));
+            assert_non_null(strstr(text_of(res), "wait a few seconds"));
+            limited = 1;
+        }
+        json_decref(res);
+    }
+    assert_true(limited);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -455,6 +486,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_mcp_timeline_is_centred_among_rows_of_one_millisecond,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mcp_rate_limited_worker_asks_the_model_to_wait,
+                                        setup_rate_limited, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
