@@ -6,6 +6,8 @@
  */
 #include "test_service_routes_fixture.h"
 
+#include <sqlite3.h>
+
 #include "memory/events.h"
 #include "memory/project.h"
 #include "memory/prompt.h"
@@ -169,6 +171,28 @@ static void test_hooks_prompt_keeps_private_text_out_of_search_and_store(void **
     mnemo_prompt_release(&p);
 }
 
+static void test_hooks_prompt_keeps_the_context_when_the_record_cannot_be_written(void **state)
+{
+    struct rt_fixture *f = *state;
+    sqlite3 *db = NULL;
+    seed(f);
+    /* The session exists; then another connection holds the write lock past the store's wait. */
+    assert_int_equal(hook(f, "session-start",
+                          "{\"agent\":\"claude\",\"session_id\":\"s-9\",\"project\":\"p1\"}"),
+                     200);
+    assert_int_equal(sqlite3_open_v2(f->w.db_path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+    int st = hook(f, "user-prompt-submit",
+                  "{\"agent\":\"claude\",\"session_id\":\"s-9\",\"project\":\"p1\","
+                  "\"prompt\":\"why does the parser crash on empty input?\"}");
+    assert_int_equal(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    assert_int_equal(st, 200);
+    assert_non_null(strstr(json_string_value(rt_get(f, "context")), "parser crash on empty input"));
+    assert_int_equal(json_integer_value(rt_get(f, "prompt_number")), 0);
+    assert_true(json_string_length(rt_get(f, "prompt_error")) > 0);
+}
+
 static void test_hooks_post_tool_use_queues_the_redacted_event(void **state)
 {
     struct rt_fixture *f = *state;
@@ -302,6 +326,9 @@ int main(void)
                                         rt_setup, rt_teardown),
         cmocka_unit_test_setup_teardown(
             test_hooks_prompt_keeps_private_text_out_of_search_and_store, rt_setup, rt_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_hooks_prompt_keeps_the_context_when_the_record_cannot_be_written, rt_setup,
+            rt_teardown),
         cmocka_unit_test_setup_teardown(test_hooks_post_tool_use_queues_the_redacted_event,
                                         rt_setup, rt_teardown),
         cmocka_unit_test_setup_teardown(test_hooks_events_cut_long_strings, rt_setup, rt_teardown),
