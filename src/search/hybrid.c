@@ -2,6 +2,7 @@
  * hybrid.c - hybrid search: query embedding, vector candidates, FTS5 candidates, fusion, rows.
  */
 #include "search/hybrid.h"
+#include "search/rank.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +63,7 @@ struct search_arg {
     const char *project;
     int include_global;
     const char *match; /* NULL: no keyword search */
+    int n_phrases;     /* phrases (terms) in match */
     const struct mnemo_vindex_hit *vec;
     int n_vec;
     const struct mnemo_fusion_params *params;
@@ -87,6 +89,30 @@ static const char fts_sql[] =
  * order without scoring anything, which costs a fraction of ranking every match. */
 static const char fts_floor_sql[] = "SELECT rowid FROM " MNEMO_FTS_TABLE " WHERE " MNEMO_FTS_TABLE
                                     " MATCH ?1 ORDER BY rowid DESC LIMIT 1 OFFSET ?2";
+
+_Static_assert(MNEMO_FTS_MAX_TERMS <= MNEMO_RANK_MAX_PHRASES,
+               "every phrase of a query needs an IDF slot");
+
+/* The same ranking with the IDFs estimated over the window of matches being ranked (rank.h). */
+static const char fts_window_sql[] =
+    "SELECT o.id, mnemo_bm25(" MNEMO_FTS_TABLE
+    ", ?6, 10.0, 4.0, 1.0, 5.0, 5.0) AS r FROM " MNEMO_FTS_TABLE
+    " JOIN observations o ON o.id = " MNEMO_FTS_TABLE ".rowid"
+    " WHERE " MNEMO_FTS_TABLE " MATCH ?1 AND o.archived = 0 AND o.superseded_by IS NULL"
+    " AND (?2 IS NULL OR o.project = ?2 OR (?3 <> 0 AND o.scope = 'global'))"
+    " AND " MNEMO_FTS_TABLE ".rowid >= ?5"
+    " ORDER BY r LIMIT ?4";
+
+/* How many rows of the window hold one phrase: a walk of that phrase's doclist alone, which
+ * reads no positions (asking a row which phrases it holds makes FTS5 re-tokenize the row for
+ * an OR query: ~50 us a row, measured). */
+static const char window_hits_sql[] =
+    "SELECT count(*) FROM " MNEMO_FTS_TABLE " WHERE " MNEMO_FTS_TABLE " MATCH ?1 AND rowid >= ?2";
+
+/* How many documents the window spans (every row, matching or not), from the id range: ids
+ * only grow, so that is the count less the rows deleted since, close enough for an IDF, while
+ * count(*) would read every row of the window (100 ms for half of a 100k store). */
+static const char window_docs_sql[] = "SELECT coalesce(max(id), 0) - ?1 + 1 FROM observations";
 
 static const char meta_sql[] =
     "SELECT id, importance, created_at, archived, superseded_by IS NOT NULL,"
@@ -124,12 +150,74 @@ static int rank_floor(struct mnemo_conn *conn, const char *match, int64_t *floor
     return rc;
 }
 
-/* Ranks the matches with rowid >= floor; fills ids/bm25 (at most MNEMO_SEARCH_FTS_CANDIDATES). */
-static int rank_fts(struct mnemo_conn *conn, struct search_arg *a, int64_t floor, int64_t *ids,
-                    double *bm25, struct mnemo_err *err)
+/*
+ * Prepares one of the statements that call mnemo's FTS5 functions, registering them on this
+ * connection the first time (a pooled connection keeps them, and its statement cache keeps
+ * the prepared statement, so this costs once per connection).
+ */
+static int prepare_ranked(struct mnemo_conn *conn, const char *sql, sqlite3_stmt **st,
+                          struct mnemo_err *err)
+{
+    struct mnemo_err first;
+    mnemo_err_clear(&first);
+    if (mnemo_conn_prepare_cached(conn, sql, st, &first) == 0)
+        return 0;
+    int rc = mnemo_rank_register(mnemo_conn_db(conn), err);
+    return rc != 0 ? rc : mnemo_conn_prepare_cached(conn, sql, st, err);
+}
+
+/*
+ * The IDF of every phrase of the query over the window rowid >= floor: for each phrase the
+ * rows of the window holding it, and the window's row count as N. The phrases are read back
+ * from match, which mnemo_fts_query_build writes as "t1" OR "t2" OR "t3"*: a term is one
+ * token, so " OR " never occurs inside one. idf holds MNEMO_RANK_MAX_PHRASES doubles.
+ */
+static int window_idf(struct mnemo_conn *conn, const char *match, int64_t floor, double *idf,
+                      struct mnemo_err *err)
+{
+    int64_t docs = 0;
+    sqlite3_stmt *st;
+    int rc = mnemo_conn_prepare_cached(conn, window_docs_sql, &st, err), src;
+    if (rc != 0)
+        return rc;
+    sqlite3_bind_int64(st, 1, floor);
+    src = sqlite3_step(st);
+    if (src == SQLITE_ROW)
+        docs = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    if (src != SQLITE_ROW)
+        return mnemo_conn_error(conn, src, "keyword search", err);
+    rc = mnemo_conn_prepare_cached(conn, window_hits_sql, &st, err);
+    if (rc != 0)
+        return rc;
+    const char *p = match;
+    for (int i = 0; i < MNEMO_RANK_MAX_PHRASES; i++) {
+        idf[i] = mnemo_rank_idf(docs, 0);
+        if (p == NULL)
+            continue;
+        const char *end = strstr(p, " OR ");
+        int len = end != NULL ? (int)(end - p) : (int)strlen(p);
+        sqlite3_bind_text(st, 1, p, len, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, floor);
+        src = sqlite3_step(st);
+        if (src == SQLITE_ROW)
+            idf[i] = mnemo_rank_idf(docs, sqlite3_column_int64(st, 0));
+        sqlite3_reset(st);
+        if (src != SQLITE_ROW)
+            return mnemo_conn_error(conn, src, "keyword search", err);
+        p = end != NULL ? end + 4 : NULL;
+    }
+    return 0;
+}
+
+/* Ranks the matches with rowid >= floor; fills ids/bm25 (at most MNEMO_SEARCH_FTS_CANDIDATES).
+ * With idf (the window's, from window_idf) the ranking is mnemo_bm25, else FTS5's bm25. */
+static int rank_fts(struct mnemo_conn *conn, struct search_arg *a, int64_t floor, const double *idf,
+                    int n_phrase, int64_t *ids, double *bm25, struct mnemo_err *err)
 {
     sqlite3_stmt *st;
-    int rc = mnemo_conn_prepare_cached(conn, fts_sql, &st, err);
+    int rc = idf != NULL ? prepare_ranked(conn, fts_window_sql, &st, err)
+                         : mnemo_conn_prepare_cached(conn, fts_sql, &st, err);
     if (rc != 0)
         return rc;
     sqlite3_bind_text(st, 1, a->match, -1, SQLITE_STATIC);
@@ -140,6 +228,8 @@ static int rank_fts(struct mnemo_conn *conn, struct search_arg *a, int64_t floor
     sqlite3_bind_int(st, 3, a->include_global ? 1 : 0);
     sqlite3_bind_int(st, 4, MNEMO_SEARCH_FTS_CANDIDATES);
     sqlite3_bind_int64(st, 5, floor);
+    if (idf != NULL)
+        sqlite3_bind_blob(st, 6, idf, n_phrase * (int)sizeof(double), SQLITE_STATIC);
     int src;
     a->n_fts = 0;
     while ((src = sqlite3_step(st)) == SQLITE_ROW && a->n_fts < MNEMO_SEARCH_FTS_CANDIDATES) {
@@ -154,20 +244,27 @@ static int rank_fts(struct mnemo_conn *conn, struct search_arg *a, int64_t floor
 }
 
 /*
- * Runs the keyword query. bm25 costs about a microsecond per matching row and a broad query
- * can match half the store, so only the newest MNEMO_SEARCH_FTS_RANK_CAP matches are ranked
- * first; when that leaves fewer hits in scope than the caller asked for (a quiet project
- * among busy ones), every match is ranked after all, still bounded by the deadline.
+ * Runs the keyword query. Ranking costs per matching row and a broad query can match half
+ * the store, so only the newest MNEMO_SEARCH_FTS_RANK_CAP matches are ranked first, with IDFs
+ * taken from that window (rank.h: FTS5's bm25 would walk every phrase's whole doclist first,
+ * 5-13 ms at 100k); when that leaves fewer hits in scope than the caller asked for (a quiet
+ * project among busy ones), every match is ranked after all with FTS5's bm25, still bounded
+ * by the deadline.
  */
 static int run_fts(struct mnemo_conn *conn, struct search_arg *a, int64_t *ids, double *bm25,
                    struct mnemo_err *err)
 {
     int64_t floor = 0;
+    double idf[MNEMO_RANK_MAX_PHRASES];
     int rc = rank_floor(conn, a->match, &floor, err);
-    if (rc == 0)
-        rc = rank_fts(conn, a, floor, ids, bm25, err);
+    if (rc == 0 && floor > 0)
+        rc = window_idf(conn, a->match, floor, idf, err);
+    if (rc == 0 && floor > 0)
+        rc = rank_fts(conn, a, floor, idf, a->n_phrases, ids, bm25, err);
+    else if (rc == 0)
+        rc = rank_fts(conn, a, 0, NULL, 0, ids, bm25, err);
     if (rc == 0 && floor > 0 && a->n_fts < a->params->limit)
-        rc = rank_fts(conn, a, 0, ids, bm25, err);
+        rc = rank_fts(conn, a, 0, NULL, 0, ids, bm25, err);
     return rc;
 }
 
@@ -342,7 +439,7 @@ int mnemo_search_hybrid(struct mnemo_store *st, struct mnemo_vindex *vx, struct 
         rc = mnemo_err_set(err, MNEMO_ENOMEM, "search: out of memory");
         goto done;
     }
-    rc = mnemo_fts_query_build(qtext, qlen, &match, NULL, NULL);
+    rc = mnemo_fts_query_build(qtext, qlen, &match, &a.n_phrases, NULL);
     if (rc != 0 && rc != MNEMO_ENOTFOUND) {
         rc = mnemo_err_set(err, rc, "search: cannot build keyword query: %s", mnemo_strerror(rc));
         goto done;
