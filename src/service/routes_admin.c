@@ -47,7 +47,16 @@ int route_health_get(void *ctx, const struct mnemo_http_req *req, struct mnemo_h
         j = NULL;
     }
     if (j != NULL && ready) {
+        /* Ready answers before the vector index has loaded (worker.h): say where it is. */
+        const char *index = w->vx == NULL                  ? "none"
+                            : atomic_load(&w->index_ready) ? "ready"
+                                                           : "loading";
         json_t *sj = store_health_json(w->st, 0, &h);
+        if (json_object_set_new(j, "index", json_string(index)) != 0) {
+            json_decref(j);
+            json_decref(sj);
+            return mnemo__routes_json(resp, 500, NULL);
+        }
         if (sj == NULL || json_object_set_new(j, "store", sj) != 0) {
             json_decref(j);
             j = NULL;

@@ -21,6 +21,12 @@ static void test_routes_health_answers_before_and_after_ready(void **state)
     assert_string_equal(json_string_value(rt_get(f, "version")), MNEMO_VERSION);
     assert_true(json_is_object(rt_get(f, "store")));
     assert_null(json_object_get(f->resp.json, "error"));
+    assert_string_equal(json_string_value(rt_get(f, "index")), "ready");
+    /* Ready while the vector index still loads. */
+    atomic_store(&f->w.index_ready, 0);
+    assert_int_equal(rt_call(f, route_health_get, "/v1/health", NULL, NULL), 200);
+    assert_string_equal(json_string_value(rt_get(f, "index")), "loading");
+    atomic_store(&f->w.index_ready, 1);
 
     /* Starting: no store yet, 503, no store section. */
     struct mnemo_store *st = f->w.st;
