@@ -35,7 +35,7 @@ void mnemo_store_config_init(struct mnemo_store_config *cfg)
     cfg->checkpoint_interval_ms = 60 * 1000;
     cfg->checkpoint_threshold_bytes = INT64_C(4) * 1024 * 1024;
     cfg->checkpoint_poll_ms = 250;
-    cfg->checkpoint_busy_timeout_ms = 250;
+    cfg->checkpoint_busy_timeout_ms = 20;
     cfg->health_ttl_ms = 5000;
     cfg->slow_op_ms = MNEMO_STORE_SLOW_OP_MS;
 }
