@@ -64,6 +64,13 @@ check_tools() {
     return "$ok"
 }
 
+# Node.js and npm run test tooling only (the official MCP TypeScript SDK client in
+# tests/mcp). A machine that already has them (from Debian or elsewhere, e.g. NodeSource,
+# whose nodejs bundles npm) is left alone: mixing the two sets of packages conflicts.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    PACKAGES+=(nodejs npm)
+fi
+
 mapfile -t missing < <(missing_packages)
 if [[ ${#missing[@]} -eq 0 ]] && check_tools 2>/dev/null; then
     exit 0

@@ -37,6 +37,8 @@
 
 /* The table, sorted by name (mnemo_config_key_find searches it with bsearch). */
 static const struct mnemo_config_key keys[] = {
+    {"autostart", MNEMO_CONFIG_BOOL, "true", 0, 0, 0,
+     "hooks start the worker when none answers (MNEMO_AUTOSTART=0 also turns it off)"},
     {"capture.max_attempts", MNEMO_CONFIG_INT, "3", 1, 100, 0,
      "attempts at turning a captured event into observations before it is dead-lettered"},
     {"context.prompt_tokens", MNEMO_CONFIG_INT, "1000", 50, 20000, 0,
