@@ -320,35 +320,6 @@ int mnemo__cli_privacy_open(struct mnemo_cli *cli, struct mnemo_privacy **out,
     return 0;
 }
 
-/* The embedder of the embed.* settings, built exactly as the worker builds its own. */
-static int embed_open_config(struct mnemo_cli *cli, const struct mnemo_config *c,
-                             struct mnemo_embedder **out, struct mnemo_err *err)
-{
-    static const char *const keys[] = {"provider", "api", "base_url", "model", "api_key"};
-    struct mnemo_embed_config ec;
-    char name[32], dim[24];
-
-    mnemo_embed_config_init(&ec);
-    ec.log = cli->log;
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-        snprintf(name, sizeof name, "embed.%s", keys[i]);
-        const char *v = mnemo_config_str(c, name);
-        if (v[0] == '\0')
-            continue;
-        int rc = mnemo_embed_config_set(&ec, keys[i], v, err);
-        if (rc != 0)
-            return rc;
-    }
-    int64_t d = mnemo_config_int(c, "embed.dim");
-    if (d > 0) {
-        snprintf(dim, sizeof dim, "%lld", (long long)d);
-        int rc = mnemo_embed_config_set(&ec, "dim", dim, err);
-        if (rc != 0)
-            return rc;
-    }
-    return mnemo_embed_open(&ec, out, err);
-}
-
 int mnemo__cli_mem_open_config(struct mnemo_cli *cli, unsigned flags, struct mnemo_cli_mem *m)
 {
     struct mnemo_err err;
@@ -363,7 +334,7 @@ int mnemo__cli_mem_open_config(struct mnemo_cli *cli, unsigned flags, struct mne
     if (rc == 0 && (flags & MNEMO_CLI_MEM_EMBED)) {
         rc = mnemo_config_load(cli->home, cli->log, &c, &err);
         if (rc == 0) {
-            rc = embed_open_config(cli, c, &m->emb, &err);
+            rc = mnemo_embed_open_config(c, cli->log, &m->emb, &err);
             mnemo_config_free(c);
             if (rc != 0) {
                 mnemo__cli_mem_close(cli, m);

@@ -385,3 +385,31 @@ double mnemo__embed_ln(double x)
     }
     return 2.0 * sum + k * ln2;
 }
+
+int mnemo_embed_open_config(const struct mnemo_config *config, struct mnemo_log *log,
+                            struct mnemo_embedder **out, struct mnemo_err *err)
+{
+    static const char *const keys[] = {"provider", "api", "base_url", "model", "api_key"};
+    struct mnemo_embed_config ec;
+    char name[32], dim[24];
+
+    mnemo_embed_config_init(&ec);
+    ec.log = log;
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        snprintf(name, sizeof name, "embed.%s", keys[i]);
+        const char *v = mnemo_config_str(config, name);
+        if (v[0] == '\0')
+            continue;
+        int rc = mnemo_embed_config_set(&ec, keys[i], v, err);
+        if (rc != 0)
+            return rc;
+    }
+    int64_t d = mnemo_config_int(config, "embed.dim");
+    if (d > 0) {
+        snprintf(dim, sizeof dim, "%lld", (long long)d);
+        int rc = mnemo_embed_config_set(&ec, "dim", dim, err);
+        if (rc != 0)
+            return rc;
+    }
+    return mnemo_embed_open(&ec, out, err);
+}

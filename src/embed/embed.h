@@ -37,6 +37,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/config.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -135,6 +136,15 @@ struct mnemo_embedder;
  */
 int mnemo_embed_open(const struct mnemo_embed_config *cfg, struct mnemo_embedder **out,
                      struct mnemo_err *err);
+
+/*
+ * Opens the embedder that config's embed.* keys describe (provider, api, base_url, model,
+ * api_key, dim; unset ones keep the defaults), logging to log (may be NULL): what the worker
+ * and the command line both use, so they always embed alike. Returns mnemo_embed_open's codes,
+ * or MNEMO_EINVAL naming the key whose value the embedder refuses.
+ */
+int mnemo_embed_open_config(const struct mnemo_config *config, struct mnemo_log *log,
+                            struct mnemo_embedder **out, struct mnemo_err *err);
 
 /* Frees the embedder. NULL is a no-op. No call may be running on it. */
 void mnemo_embed_close(struct mnemo_embedder *e);

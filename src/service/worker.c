@@ -169,36 +169,6 @@ static void restore_signals(struct run *r)
     r->signals_blocked = 0;
 }
 
-/* The embedder described by the embed.* keys (unset ones keep the embedder's defaults). */
-static int open_embedder(struct mnemo_worker *w, const struct mnemo_config *c,
-                         struct mnemo_embedder **out, struct mnemo_err *err)
-{
-    static const char *const keys[] = {"provider", "api", "base_url", "model", "api_key"};
-    struct mnemo_embed_config ec;
-    char name[32];
-    char dim[24];
-
-    mnemo_embed_config_init(&ec);
-    ec.log = w->log;
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-        snprintf(name, sizeof name, "embed.%s", keys[i]);
-        const char *v = mnemo_config_str(c, name);
-        if (v[0] == '\0')
-            continue;
-        int rc = mnemo_embed_config_set(&ec, keys[i], v, err);
-        if (rc != 0)
-            return rc;
-    }
-    int64_t d = mnemo_config_int(c, "embed.dim");
-    if (d > 0) {
-        snprintf(dim, sizeof dim, "%lld", (long long)d);
-        int rc = mnemo_embed_config_set(&ec, "dim", dim, err);
-        if (rc != 0)
-            return rc;
-    }
-    return mnemo_embed_open(&ec, out, err);
-}
-
 /*
  * The redactor with the built-in rules and, when privacy.rules_file names one (relative to the
  * home), the user's extra rules. Rules the user asked for that do not load are an error, not a
@@ -324,7 +294,7 @@ static void open_components(struct run *r)
         set_error(w, "privacy", &err, rc);
         return;
     }
-    rc = open_embedder(w, c, &w->emb, &err);
+    rc = mnemo_embed_open_config(c, w->log, &w->emb, &err);
     mnemo_worker_config_unref(w, c);
     if (rc != 0) {
         w->emb = NULL;

@@ -10,6 +10,7 @@
 
 #include "embed/embed.h"
 #include "util/clock.h"
+#include "util/config.h"
 #include "util/err.h"
 
 #define DIM MNEMO_EMBED_HASH_DIM
@@ -344,6 +345,42 @@ static void test_embed_hash_throughput_meets_target(void **state)
     mnemo_embed_close(e);
 }
 
+/* The worker and the CLI build their embedder from config.json's embed.* keys through one call. */
+static void test_embed_open_config_follows_the_embed_keys(void **state)
+{
+    struct mnemo_config *c = NULL;
+    struct mnemo_embedder *e = NULL;
+    struct mnemo_err err = {0};
+
+    (void)state;
+    unsetenv("MNEMO_EMBED_PROVIDER");
+    unsetenv("MNEMO_EMBED_DIM");
+    assert_int_equal(mnemo_config_defaults(&c, &err), 0);
+    assert_int_equal(mnemo_embed_open_config(c, NULL, &e, &err), 0);
+    assert_true(mnemo_embed_enabled(e));
+    assert_int_equal(mnemo_embed_dim(e), DIM);
+    mnemo_embed_close(e);
+    mnemo_config_free(c);
+
+    setenv("MNEMO_EMBED_PROVIDER", "none", 1);
+    assert_int_equal(mnemo_config_defaults(&c, &err), 0);
+    assert_int_equal(mnemo_embed_open_config(c, NULL, &e, &err), 0);
+    assert_false(mnemo_embed_enabled(e));
+    mnemo_embed_close(e);
+    mnemo_config_free(c);
+
+    /* A dimension the hash embedder does not have is refused, naming it. */
+    setenv("MNEMO_EMBED_PROVIDER", "hash", 1);
+    setenv("MNEMO_EMBED_DIM", "7", 1);
+    assert_int_equal(mnemo_config_defaults(&c, &err), 0);
+    e = NULL;
+    assert_int_not_equal(mnemo_embed_open_config(c, NULL, &e, &err), 0);
+    assert_null(e);
+    mnemo_config_free(c);
+    unsetenv("MNEMO_EMBED_PROVIDER");
+    unsetenv("MNEMO_EMBED_DIM");
+}
+
 static void test_embed_config_parses_provider_names(void **state)
 {
     enum mnemo_embed_provider p;
@@ -468,6 +505,7 @@ int main(void)
         cmocka_unit_test(test_embed_hash_invalid_utf8_is_handled),
         cmocka_unit_test(test_embed_hash_very_long_input_is_bounded),
         cmocka_unit_test(test_embed_hash_throughput_meets_target),
+        cmocka_unit_test(test_embed_open_config_follows_the_embed_keys),
         cmocka_unit_test(test_embed_config_parses_provider_names),
         cmocka_unit_test(test_embed_config_set_parses_keys_and_rejects_bad_values),
         cmocka_unit_test(test_embed_none_provider_is_disabled),
