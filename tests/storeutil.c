@@ -3,6 +3,8 @@
  */
 #include "storeutil.h"
 
+#include "util/clock.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -113,4 +115,26 @@ int64_t su_count_rows(struct mnemo_store *st)
     if (mnemo_store_read(st, "test-count", MNEMO_STORE_TIMEOUT_DEFAULT_MS, count_fn, &n, &e) != 0)
         fail_msg("count failed: %s", e.msg);
     return n;
+}
+
+int64_t su_query_int(struct mnemo_store *st, const char *sql)
+{
+    struct mnemo_conn *c = NULL;
+    struct mnemo_err e = {0};
+    int64_t v = -1;
+    assert_int_equal(mnemo_store_acquire(st, "query", mnemo_deadline_in_ms(2000), &c, &e), 0);
+    if (mnemo_conn_query_int(c, sql, &v, &e) != 0)
+        fail_msg("%s: %s", sql, e.msg);
+    mnemo_store_release(c);
+    return v;
+}
+
+void su_exec(struct mnemo_store *st, const char *sql)
+{
+    struct mnemo_conn *c = NULL;
+    struct mnemo_err e = {0};
+    assert_int_equal(mnemo_store_acquire(st, "exec", mnemo_deadline_in_ms(2000), &c, &e), 0);
+    if (mnemo_conn_exec(c, sql, &e) != 0)
+        fail_msg("%s: %s", sql, e.msg);
+    mnemo_store_release(c);
 }

@@ -38,4 +38,11 @@ int su_insert_rows(struct mnemo_store *st, int n, size_t body_len, int rows_per_
 /* Number of rows in t. */
 int64_t su_count_rows(struct mnemo_store *st);
 
+/* The first column of the first row of sql (an integer; -1 when no row), through a pooled
+ * connection. Fails the test on error. */
+int64_t su_query_int(struct mnemo_store *st, const char *sql);
+
+/* Runs sql (no result rows; several statements allowed). Fails the test on error. */
+void su_exec(struct mnemo_store *st, const char *sql);
+
 #endif

@@ -12,34 +12,12 @@
 #include "memory/schema.h"
 #include "util/clock.h"
 
-static int64_t query(struct mnemo_store *st, const char *sql)
-{
-    struct mnemo_conn *c = NULL;
-    struct mnemo_err e = {0};
-    int64_t v = -1;
-    assert_int_equal(mnemo_store_acquire(st, "query", mnemo_deadline_in_ms(2000), &c, &e), 0);
-    if (mnemo_conn_query_int(c, sql, &v, &e) != 0)
-        fail_msg("%s: %s", sql, e.msg);
-    mnemo_store_release(c);
-    return v;
-}
-
-static void exec_sql(struct mnemo_store *st, const char *sql)
-{
-    struct mnemo_conn *c = NULL;
-    struct mnemo_err e = {0};
-    assert_int_equal(mnemo_store_acquire(st, "exec", mnemo_deadline_in_ms(2000), &c, &e), 0);
-    if (mnemo_conn_exec(c, sql, &e) != 0)
-        fail_msg("%s: %s", sql, e.msg);
-    mnemo_store_release(c);
-}
-
 static int64_t fts_hits(struct mnemo_store *st, const char *match)
 {
     char sql[256];
     snprintf(sql, sizeof sql,
              "SELECT count(*) FROM observations_fts WHERE observations_fts MATCH '%s'", match);
-    return query(st, sql);
+    return su_query_int(st, sql);
 }
 
 static char *facts2[] = {"the pool deadlocks under load", "raise max_conns to eight"};
@@ -145,12 +123,12 @@ static void test_memory_obs_same_hash_dedups_within_a_project_only(void **state)
     assert_int_equal(mnemo_obs_create(f->st, &other, &c3, &e), 0);
     assert_int_equal(c3.duplicate, 0);
     assert_true(c3.id != c1.id);
-    assert_int_equal(query(f->st, "SELECT count(*) FROM observations"), 2);
+    assert_int_equal(su_query_int(f->st, "SELECT count(*) FROM observations"), 2);
     /* A different narrative is different content. */
     struct mnemo_obs changed = in;
     changed.narrative = "Another story entirely.";
     create_ok(f->st, &changed);
-    assert_int_equal(query(f->st, "SELECT count(*) FROM observations"), 3);
+    assert_int_equal(su_query_int(f->st, "SELECT count(*) FROM observations"), 3);
 }
 
 static void test_memory_obs_scope_rule_explicit_wins_and_tags_need_no_files(void **state)
@@ -188,7 +166,8 @@ static void test_memory_obs_scope_rule_explicit_wins_and_tags_need_no_files(void
     snprintf(p.scope, sizeof p.scope, "project");
     assert_int_equal(mnemo_obs_create(f->st, &p, &c, &e), 0);
     assert_string_equal(c.scope, "project");
-    assert_int_equal(query(f->st, "SELECT count(*) FROM observations WHERE scope='global'"), 2);
+    assert_int_equal(su_query_int(f->st, "SELECT count(*) FROM observations WHERE scope='global'"),
+                     2);
 }
 
 static void test_memory_obs_invalid_input_is_rejected_and_nothing_written(void **state)
@@ -256,7 +235,7 @@ static void test_memory_obs_invalid_input_is_rejected_and_nothing_written(void *
     bad.n_facts = MNEMO_OBS_MAX_FACTS + 1;
     assert_int_equal(mnemo_obs_create(f->st, &bad, &c, &e), MNEMO_ETOOBIG);
     assert_non_null(strstr(e.msg, "facts"));
-    assert_int_equal(query(f->st, "SELECT count(*) FROM observations"), 1);
+    assert_int_equal(su_query_int(f->st, "SELECT count(*) FROM observations"), 1);
 }
 
 static void test_memory_obs_update_changes_only_given_fields(void **state)
@@ -359,8 +338,8 @@ static void test_memory_obs_facts_and_concepts_are_searchable(void **state)
     assert_string_equal(got.facts[1], "say \"narwhal\"");
     mnemo_obs_release(&got);
     /* The index stays consistent with its table. */
-    exec_sql(f->st,
-             "INSERT INTO observations_fts(observations_fts, rank) VALUES ('integrity-check', 1)");
+    su_exec(f->st,
+            "INSERT INTO observations_fts(observations_fts, rank) VALUES ('integrity-check', 1)");
 }
 
 static void test_memory_obs_archive_hides_from_lists_but_not_get(void **state)
@@ -433,7 +412,8 @@ static void test_memory_obs_supersede_hides_older_and_records_relation(void **st
     flt.include_superseded = 1;
     assert_int_equal(mnemo_obs_count(f->st, &flt, &n, &e), 0);
     assert_int_equal(n, 2);
-    assert_int_equal(query(f->st, "SELECT count(*) FROM relations WHERE type='supersedes'"), 1);
+    assert_int_equal(su_query_int(f->st, "SELECT count(*) FROM relations WHERE type='supersedes'"),
+                     1);
     assert_int_equal(mnemo_obs_supersede(f->st, older, older, &e), MNEMO_EINVAL);
     assert_int_equal(mnemo_obs_supersede(f->st, older, 9999, &e), MNEMO_ENOTFOUND);
     assert_int_equal(mnemo_obs_supersede(f->st, 9999, newer, &e), MNEMO_ENOTFOUND);
@@ -461,11 +441,11 @@ static void test_memory_obs_delete_cascades_vectors_relations_and_fts(void **sta
              "INSERT INTO relations(source_id, target_id, type, confidence, created_at)"
              " VALUES (%lld, %lld, 'relates_to', 0.5, 1)",
              (long long)ia, (long long)ia, (long long)ib, (long long)ib, (long long)ia);
-    exec_sql(f->st, sql);
+    su_exec(f->st, sql);
     assert_int_equal(fts_hits(f->st, "pangolin"), 1);
     assert_int_equal(mnemo_obs_delete(f->st, ia, &e), 0);
-    assert_int_equal(query(f->st, "SELECT count(*) FROM vectors"), 1);
-    assert_int_equal(query(f->st, "SELECT count(*) FROM relations"), 0);
+    assert_int_equal(su_query_int(f->st, "SELECT count(*) FROM vectors"), 1);
+    assert_int_equal(su_query_int(f->st, "SELECT count(*) FROM relations"), 0);
     assert_int_equal(fts_hits(f->st, "pangolin"), 0);
     assert_int_equal(mnemo_obs_get(f->st, ia, &got, &e), MNEMO_ENOTFOUND);
     assert_int_equal(mnemo_obs_delete(f->st, ia, &e), MNEMO_ENOTFOUND);
@@ -657,7 +637,7 @@ static void test_memory_obs_import_dedups_by_uuid_and_hash(void **state)
     /* Importing the same batch again adds nothing. */
     assert_int_equal(mnemo_obs_import(f->st, rows, 4, &r, &e), 0);
     assert_int_equal(r.imported, 0);
-    assert_int_equal(query(f->st, "SELECT count(*) FROM observations"), 2);
+    assert_int_equal(su_query_int(f->st, "SELECT count(*) FROM observations"), 2);
 }
 
 /* Big batches index FTS in one statement with the insert trigger dropped for the batch: the
@@ -678,18 +658,22 @@ static void test_memory_obs_bulk_import_keeps_fts_in_step_and_restores_trigger(v
     }
     assert_int_equal(mnemo_obs_import(f->st, rows, N, &r, &e), 0);
     assert_int_equal(r.imported, N);
-    exec_sql(f->st, "INSERT INTO observations_fts(observations_fts) VALUES('integrity-check')");
-    assert_int_equal(query(f->st, "SELECT count(*) FROM observations_fts WHERE observations_fts "
+    su_exec(f->st, "INSERT INTO observations_fts(observations_fts) VALUES('integrity-check')");
+    assert_int_equal(su_query_int(f->st,
+                                  "SELECT count(*) FROM observations_fts WHERE observations_fts "
                                   "MATCH 'walcheckpoint'"),
                      N);
-    assert_int_equal(query(f->st, "SELECT count(*) FROM observations_fts WHERE observations_fts "
+    assert_int_equal(su_query_int(f->st,
+                                  "SELECT count(*) FROM observations_fts WHERE observations_fts "
                                   "MATCH 'zqx0149'"),
                      1);
-    assert_int_equal(query(f->st, "SELECT count(*) FROM sqlite_schema WHERE type = 'trigger' AND "
+    assert_int_equal(su_query_int(f->st,
+                                  "SELECT count(*) FROM sqlite_schema WHERE type = 'trigger' AND "
                                   "name = 'observations_ai'"),
                      1);
     /* The trigger works again: a plain create and a small import are both indexed. */
-    assert_int_equal(query(f->st, "SELECT count(*) FROM observations_fts WHERE observations_fts "
+    assert_int_equal(su_query_int(f->st,
+                                  "SELECT count(*) FROM observations_fts WHERE observations_fts "
                                   "MATCH 'afterwards'"),
                      0);
     struct mnemo_obs later = sample("p", "Created afterwards");
@@ -697,10 +681,11 @@ static void test_memory_obs_bulk_import_keeps_fts_in_step_and_restores_trigger(v
     struct mnemo_obs small[2] = {sample("p", "Small import one"), sample("p", "Small import two")};
     assert_int_equal(mnemo_obs_import(f->st, small, 2, &r, &e), 0);
     assert_int_equal(r.imported, 2);
-    assert_int_equal(query(f->st, "SELECT count(*) FROM observations_fts WHERE observations_fts "
+    assert_int_equal(su_query_int(f->st,
+                                  "SELECT count(*) FROM observations_fts WHERE observations_fts "
                                   "MATCH 'afterwards OR small'"),
                      3);
-    exec_sql(f->st, "INSERT INTO observations_fts(observations_fts) VALUES('integrity-check')");
+    su_exec(f->st, "INSERT INTO observations_fts(observations_fts) VALUES('integrity-check')");
 }
 
 int main(void)

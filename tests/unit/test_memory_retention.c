@@ -19,31 +19,9 @@
 
 #define DAY MNEMO_RETENTION_MS_PER_DAY
 
-static int64_t query(struct mnemo_store *st, const char *sql)
-{
-    struct mnemo_conn *c = NULL;
-    struct mnemo_err e = {0};
-    int64_t v = -1;
-    assert_int_equal(mnemo_store_acquire(st, "query", mnemo_deadline_in_ms(2000), &c, &e), 0);
-    if (mnemo_conn_query_int(c, sql, &v, &e) != 0)
-        fail_msg("%s: %s", sql, e.msg);
-    mnemo_store_release(c);
-    return v;
-}
-
-static void exec_sql(struct mnemo_store *st, const char *sql)
-{
-    struct mnemo_conn *c = NULL;
-    struct mnemo_err e = {0};
-    assert_int_equal(mnemo_store_acquire(st, "exec", mnemo_deadline_in_ms(2000), &c, &e), 0);
-    if (mnemo_conn_exec(c, sql, &e) != 0)
-        fail_msg("%s: %s", sql, e.msg);
-    mnemo_store_release(c);
-}
-
 static int64_t count_obs(struct mnemo_store *st)
 {
-    return query(st, "SELECT count(*) FROM observations");
+    return su_query_int(st, "SELECT count(*) FROM observations");
 }
 
 static int64_t fts_hits(struct mnemo_store *st, const char *match)
@@ -51,7 +29,7 @@ static int64_t fts_hits(struct mnemo_store *st, const char *match)
     char sql[256];
     snprintf(sql, sizeof sql,
              "SELECT count(*) FROM observations_fts WHERE observations_fts MATCH '%s'", match);
-    return query(st, sql);
+    return su_query_int(st, sql);
 }
 
 /* Creates an observation titled title (unique per test) created at created_ms. */
@@ -76,7 +54,7 @@ static int64_t exists(struct mnemo_store *st, int64_t id)
 {
     char sql[128];
     snprintf(sql, sizeof sql, "SELECT count(*) FROM observations WHERE id = %lld", (long long)id);
-    return query(st, sql);
+    return su_query_int(st, sql);
 }
 
 /* Deletes every old observation in batches of batch; returns the total. */
@@ -207,7 +185,7 @@ static void superseded_at(struct mnemo_store *st, int64_t older, int64_t when_ms
              "UPDATE relations SET created_at = %lld WHERE target_id = %lld AND type = "
              "'supersedes'",
              (long long)when_ms, (long long)older);
-    exec_sql(st, sql);
+    su_exec(st, sql);
 }
 
 static void supersede(struct mnemo_store *st, int64_t older, int64_t newer)
@@ -272,7 +250,7 @@ static void test_memory_retention_superseded_chain_stays_hidden(void **state)
     char sql[128];
     snprintf(sql, sizeof sql, "SELECT superseded_by FROM observations WHERE id = %lld",
              (long long)a);
-    assert_int_equal(query(f->st, sql), c);
+    assert_int_equal(su_query_int(f->st, sql), c);
     assert_int_equal(
         mnemo_retention_delete_superseded_before(f->st, cutoff, &cur, 1, 0, ids, &n, &e), 0);
     assert_int_equal(n, 1);
@@ -311,16 +289,16 @@ static void test_memory_retention_prompts_older_than_cutoff_are_deleted(void **s
     assert_int_equal(n, 1);
     assert_int_equal(mnemo_retention_delete_prompts_before(f->st, cutoff, &cur, 5, 0, &n, &e), 0);
     assert_int_equal(n, 0);
-    assert_int_equal(query(f->st, "SELECT count(*) FROM prompts"), 1);
+    assert_int_equal(su_query_int(f->st, "SELECT count(*) FROM prompts"), 1);
     char sql[128];
     snprintf(sql, sizeof sql, "SELECT count(*) FROM prompts WHERE id = %lld", (long long)fresh);
-    assert_int_equal(query(f->st, sql), 1);
-    assert_int_equal(query(f->st, "SELECT count(*) FROM prompts_fts WHERE prompts_fts MATCH 'old'"),
-                     0);
+    assert_int_equal(su_query_int(f->st, sql), 1);
     assert_int_equal(
-        query(f->st, "SELECT count(*) FROM prompts_fts WHERE prompts_fts MATCH 'fresh'"), 1);
+        su_query_int(f->st, "SELECT count(*) FROM prompts_fts WHERE prompts_fts MATCH 'old'"), 0);
+    assert_int_equal(
+        su_query_int(f->st, "SELECT count(*) FROM prompts_fts WHERE prompts_fts MATCH 'fresh'"), 1);
     /* The session itself stays. */
-    assert_int_equal(query(f->st, "SELECT count(*) FROM sessions"), 1);
+    assert_int_equal(su_query_int(f->st, "SELECT count(*) FROM sessions"), 1);
 }
 
 static void test_memory_retention_vectors_and_fts_leave_with_their_observation(void **state)
@@ -333,7 +311,7 @@ static void test_memory_retention_vectors_and_fts_leave_with_their_observation(v
     struct mnemo_retention_cursor cur = {0};
     assert_int_equal(mnemo_search_embed_obs(f->st, f->vx, f->emb, old, 0, &e), 0);
     assert_int_equal(mnemo_search_embed_obs(f->st, f->vx, f->emb, keep, 0, &e), 0);
-    assert_int_equal(query(f->st, "SELECT count(*) FROM vectors"), 2);
+    assert_int_equal(su_query_int(f->st, "SELECT count(*) FROM vectors"), 2);
     assert_int_equal(fts_hits(f->st, "zebra"), 1);
 
     int64_t ids[4];
@@ -346,8 +324,8 @@ static void test_memory_retention_vectors_and_fts_leave_with_their_observation(v
     char sql[128];
     snprintf(sql, sizeof sql, "SELECT count(*) FROM vectors WHERE observation_id = %lld",
              (long long)old);
-    assert_int_equal(query(f->st, sql), 0);
-    assert_int_equal(query(f->st, "SELECT count(*) FROM vectors"), 1);
+    assert_int_equal(su_query_int(f->st, sql), 0);
+    assert_int_equal(su_query_int(f->st, "SELECT count(*) FROM vectors"), 1);
     assert_int_equal(fts_hits(f->st, "zebra"), 0);
     assert_int_equal(fts_hits(f->st, "giraffe"), 1);
 

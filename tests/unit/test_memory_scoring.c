@@ -111,18 +111,6 @@ static void test_memory_scoring_concept_weights_come_from_the_table(void **state
     mnemo_store_close(st);
 }
 
-static int64_t query(struct mnemo_store *st, const char *sql)
-{
-    struct mnemo_conn *c = NULL;
-    struct mnemo_err e = {0};
-    int64_t v = -1;
-    assert_int_equal(mnemo_store_acquire(st, "query", mnemo_deadline_in_ms(2000), &c, &e), 0);
-    if (mnemo_conn_query_int(c, sql, &v, &e) != 0)
-        fail_msg("%s: %s", sql, e.msg);
-    mnemo_store_release(c);
-    return v;
-}
-
 static void test_memory_scoring_recalc_updates_live_rows_in_batches(void **state)
 {
     struct su_fixture *f = *state;
@@ -168,7 +156,8 @@ static void test_memory_scoring_recalc_updates_live_rows_in_batches(void **state
     /* Half the bugfix weight after 7 days, plus security 0.30 * 0.20. */
     assert_close(got.importance, 0.65 + 0.06);
     mnemo_obs_release(&got);
-    assert_int_equal(query(st, "SELECT count(*) FROM observations WHERE importance = 42"), 1);
+    assert_int_equal(su_query_int(st, "SELECT count(*) FROM observations WHERE importance = 42"),
+                     1);
     assert_int_equal(mnemo_obs_get(st, archived, &got, &e), 0);
     assert_close(got.importance, 42);
     mnemo_obs_release(&got);

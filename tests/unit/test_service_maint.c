@@ -115,28 +115,6 @@ static int64_t stop_ms(struct fixture *f)
     return tu_now_ms() - t0;
 }
 
-static int64_t query(struct mnemo_store *st, const char *sql)
-{
-    struct mnemo_conn *c = NULL;
-    struct mnemo_err e = {0};
-    int64_t v = -1;
-    assert_int_equal(mnemo_store_acquire(st, "query", mnemo_deadline_in_ms(2000), &c, &e), 0);
-    if (mnemo_conn_query_int(c, sql, &v, &e) != 0)
-        fail_msg("%s: %s", sql, e.msg);
-    mnemo_store_release(c);
-    return v;
-}
-
-static void exec_sql(struct mnemo_store *st, const char *sql)
-{
-    struct mnemo_conn *c = NULL;
-    struct mnemo_err e = {0};
-    assert_int_equal(mnemo_store_acquire(st, "exec", mnemo_deadline_in_ms(2000), &c, &e), 0);
-    if (mnemo_conn_exec(c, sql, &e) != 0)
-        fail_msg("%s: %s", sql, e.msg);
-    mnemo_store_release(c);
-}
-
 static int64_t obs_at(struct mnemo_store *st, const char *title, int64_t created_ms)
 {
     struct mnemo_obs o;
@@ -250,7 +228,7 @@ static void test_service_maint_run_reports_what_it_cleaned_with_ms_ages(void **s
     snprintf(sql, sizeof sql,
              "UPDATE relations SET created_at = %lld WHERE target_id = %lld AND type='supersedes'",
              (long long)(now - 40 * DAY), (long long)sup);
-    exec_sql(st, sql);
+    su_exec(st, sql);
 
     /* Prompts: two older than 30 days, one recent. */
     struct mnemo_session s;
@@ -283,10 +261,10 @@ static void test_service_maint_run_reports_what_it_cleaned_with_ms_ages(void **s
     assert_true(r.duration_ms >= 0);
 
     /* The store and the index agree with the report. */
-    assert_int_equal(query(st, "SELECT count(*) FROM observations"), 3);
-    assert_int_equal(query(st, "SELECT count(*) FROM vectors"), 3);
-    assert_int_equal(query(st, "SELECT count(*) FROM prompts"), 1);
-    assert_int_equal(query(st, "SELECT count(*) FROM events"), 2);
+    assert_int_equal(su_query_int(st, "SELECT count(*) FROM observations"), 3);
+    assert_int_equal(su_query_int(st, "SELECT count(*) FROM vectors"), 3);
+    assert_int_equal(su_query_int(st, "SELECT count(*) FROM prompts"), 1);
+    assert_int_equal(su_query_int(st, "SELECT count(*) FROM events"), 2);
     assert_false(mnemo_vindex_contains(f->w->vx, old1));
     assert_false(mnemo_vindex_contains(f->w->vx, old2));
     assert_false(mnemo_vindex_contains(f->w->vx, sup));
@@ -323,7 +301,7 @@ static void test_service_maint_default_retention_keeps_observations(void **state
     struct mnemo_err e = {0};
     assert_int_equal(mnemo_maint_run(f->m, 0, &r, &e), 0);
     assert_int_equal(r.observations_deleted, 0);
-    assert_int_equal(query(f->w->st, "SELECT count(*) FROM observations"), 2);
+    assert_int_equal(su_query_int(f->w->st, "SELECT count(*) FROM observations"), 2);
 }
 
 static void test_service_maint_run_past_its_deadline_stops_with_etimedout(void **state)
@@ -341,7 +319,7 @@ static void test_service_maint_run_past_its_deadline_stops_with_etimedout(void *
     assert_non_null(strstr(r.error, "observation retention"));
     assert_int_equal(r.observations_deleted, 0);
     assert_int_equal(r.optimized, 0);
-    assert_int_equal(query(f->w->st, "SELECT count(*) FROM observations"), 1);
+    assert_int_equal(su_query_int(f->w->st, "SELECT count(*) FROM observations"), 1);
     struct mnemo_maint_stats s;
     mnemo_maint_stats(f->m, &s);
     assert_int_equal(s.runs, 1);
@@ -395,7 +373,7 @@ static void test_service_maint_scheduler_runs_on_its_timers_and_stops_promptly(v
     int64_t now = mnemo_clock_wall_ms();
     int64_t old = obs_at(f->w->st, "scheduled for deletion", now - 31 * DAY);
     obs_at(f->w->st, "stays", now - 2 * DAY);
-    exec_sql(f->w->st, "UPDATE observations SET importance = 99");
+    su_exec(f->w->st, "UPDATE observations SET importance = 99");
 
     start(f);
     struct mnemo_maint_stats s;
@@ -404,9 +382,10 @@ static void test_service_maint_scheduler_runs_on_its_timers_and_stops_promptly(v
     assert_int_equal(s.scores_updated, 1);
     char sql[128];
     snprintf(sql, sizeof sql, "SELECT count(*) FROM observations WHERE id = %lld", (long long)old);
-    assert_int_equal(query(f->w->st, sql), 0);
+    assert_int_equal(su_query_int(f->w->st, sql), 0);
     /* The recalculation replaced the bogus importance. */
-    assert_int_equal(query(f->w->st, "SELECT count(*) FROM observations WHERE importance = 99"), 0);
+    assert_int_equal(
+        su_query_int(f->w->st, "SELECT count(*) FROM observations WHERE importance = 99"), 0);
 
     /* Both timers re-armed from their intervals (at least a minute): no run in between. */
     mnemo_clock_sleep_ms(300);
@@ -425,16 +404,17 @@ static void test_service_maint_reembed_fills_missing_vectors_and_index(void **st
     import_many(f->w->st, "needs a vector", 150);
     int64_t embedded = obs_at(f->w->st, "already embedded", mnemo_clock_wall_ms());
     embed(f, embedded);
-    assert_int_equal(query(f->w->st, "SELECT count(*) FROM vectors"), 1);
+    assert_int_equal(su_query_int(f->w->st, "SELECT count(*) FROM vectors"), 1);
 
     start(f);
     struct mnemo_maint_stats s;
     assert_true(wait_stats(f, reembed_idle_with, 150, 30000, &s));
     assert_int_equal(s.reembedded, 150);
-    assert_int_equal(query(f->w->st, "SELECT count(*) FROM vectors"), 151);
+    assert_int_equal(su_query_int(f->w->st, "SELECT count(*) FROM vectors"), 151);
     assert_int_equal(mnemo_vindex_count(f->w->vx), 151);
-    assert_int_equal(query(f->w->st, "SELECT count(*) FROM observations o WHERE NOT EXISTS"
-                                     " (SELECT 1 FROM vectors v WHERE v.observation_id = o.id)"),
+    assert_int_equal(su_query_int(f->w->st,
+                                  "SELECT count(*) FROM observations o WHERE NOT EXISTS"
+                                  " (SELECT 1 FROM vectors v WHERE v.observation_id = o.id)"),
                      0);
 
     /* A wake-up with nothing missing leaves it idle and writes nothing. */
@@ -480,7 +460,7 @@ static void test_service_maint_reembed_failure_is_logged_and_waits(void **state)
     struct mnemo_maint_stats s;
     assert_true(wait_stats(f, reembed_failed_with, 3, 10000, &s));
     assert_int_equal(s.reembedded, 0);
-    assert_int_equal(query(f->w->st, "SELECT count(*) FROM vectors"), 0);
+    assert_int_equal(su_query_int(f->w->st, "SELECT count(*) FROM vectors"), 0);
     assert_true(stop_ms(f) < 1000);
     char *log = tu_file_read(f->s->su.log, 1 << 20, NULL);
     assert_non_null(log);
@@ -502,7 +482,7 @@ static void test_service_maint_stop_mid_reembed_is_prompt_and_resumes(void **sta
     struct mnemo_maint_stats s;
     assert_true(wait_stats(f, reembedded_at_least, 8, 30000, &s));
     assert_true(stop_ms(f) < 1000);
-    int64_t first = query(f->w->st, "SELECT count(*) FROM vectors");
+    int64_t first = su_query_int(f->w->st, "SELECT count(*) FROM vectors");
     assert_true(first >= 8);
     assert_true(first < 2000);
 
@@ -513,7 +493,7 @@ static void test_service_maint_stop_mid_reembed_is_prompt_and_resumes(void **sta
     start(f);
     assert_true(wait_stats(f, reembed_idle_with, 2000 - first, 60000, &s));
     assert_int_equal(s.reembedded, 2000 - first);
-    assert_int_equal(query(f->w->st, "SELECT count(*) FROM vectors"), 2000);
+    assert_int_equal(su_query_int(f->w->st, "SELECT count(*) FROM vectors"), 2000);
     assert_int_equal(mnemo_vindex_count(f->w->vx), 2000);
 }
 
@@ -557,7 +537,7 @@ static void test_service_maint_concurrent_runs_never_clean_twice(void **state)
     mnemo_maint_stats(f->m, &s);
     assert_true(s.runs >= 1 && s.runs <= 4);
     assert_int_equal(s.total_cleaned, 600);
-    assert_int_equal(query(f->w->st, "SELECT count(*) FROM observations"), 0);
+    assert_int_equal(su_query_int(f->w->st, "SELECT count(*) FROM observations"), 0);
 }
 
 static void test_service_maint_stop_during_a_large_cleanup_is_prompt(void **state)
@@ -572,7 +552,7 @@ static void test_service_maint_stop_during_a_large_cleanup_is_prompt(void **stat
     int64_t took = stop_ms(f);
     assert_true(took < 1000);
     /* Whatever was deleted went whole batches at a time; the rest waits for the next run. */
-    int64_t left = query(f->w->st, "SELECT count(*) FROM observations");
+    int64_t left = su_query_int(f->w->st, "SELECT count(*) FROM observations");
     assert_true(left >= 0 && left <= 10000);
     assert_int_equal(left % 50, 0);
     print_message("stop took %lld ms with %lld of 10000 rows left\n", (long long)took,
