@@ -100,8 +100,7 @@ int cmd_show(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, 
 int cmd_start(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
 int cmd_stats(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
 int cmd_status(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
-int cmd_statusline(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc,
-                   char **argv);
+int cmd_statusline(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
 int cmd_stop(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
 int cmd_unarchive(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);
 int cmd_uninstall(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv);

@@ -19,8 +19,8 @@
 #define MNEMO_UHTTP_MAX_BODY (16 * 1024 * 1024)
 
 struct mnemo_uhttp_resp {
-    int status;  /* HTTP status, 0 when none */
-    char *body;  /* NUL-terminated, malloc'd; NULL when empty */
+    int status; /* HTTP status, 0 when none */
+    char *body; /* NUL-terminated, malloc'd; NULL when empty */
     size_t len;
 };
 
