@@ -469,18 +469,8 @@ static struct mnemo_obs *gen_slot(void *ctx, size_t slot, int64_t i, int64_t cre
 
 static int fill_store(const char *db, int64_t n, struct corpus *c)
 {
-    struct mnemo_store *st = NULL;
-    struct mnemo_embedder *emb = NULL;
-    struct mnemo_embed_config ec;
-    struct mnemo_err e;
     struct gen_ctx g = {malloc(BENCH_FILL_BATCH * sizeof *g.g), c};
-    struct bench_fill_stats fs;
-    int rc = -1;
-    mnemo_embed_config_init(&ec);
-    if (g.g && bench_store_open(db, PROG, &st) == 0 && mnemo_embed_open(&ec, &emb, &e) == 0)
-        rc = bench_fill(st, emb, n, mnemo_clock_wall_ms(), gen_slot, &g, PROG, &fs);
-    mnemo_embed_close(emb);
-    bench_store_close(st, PROG);
+    int rc = g.g != NULL ? bench_fill_path(db, n, gen_slot, &g, PROG) : -1;
     free(g.g);
     return rc;
 }

@@ -225,3 +225,24 @@ out:
     free(ptrs);
     return rc;
 }
+
+int bench_fill_path(const char *path, int64_t n, bench_gen_fn gen, void *ctx, const char *prog)
+{
+    struct mnemo_store *st = NULL;
+    struct mnemo_embedder *emb = NULL;
+    struct mnemo_embed_config ec;
+    struct mnemo_err e;
+    struct bench_fill_stats fs;
+    int rc = -1;
+    mnemo_embed_config_init(&ec);
+    if (bench_store_open(path, prog, &st) != 0)
+        return -1;
+    int erc = mnemo_embed_open(&ec, &emb, &e);
+    if (erc != 0)
+        fprintf(stderr, "%s: embedder: %s\n", prog, mnemo_err_text(&e, erc));
+    else
+        rc = bench_fill(st, emb, n, mnemo_clock_wall_ms(), gen, ctx, prog, &fs);
+    mnemo_embed_close(emb);
+    bench_store_close(st, prog);
+    return rc;
+}

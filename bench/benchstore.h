@@ -68,4 +68,10 @@ typedef struct mnemo_obs *(*bench_gen_fn)(void *ctx, size_t slot, int64_t i, int
 int bench_fill(struct mnemo_store *st, struct mnemo_embedder *emb, int64_t n, int64_t base_ms,
                bench_gen_fn gen, void *ctx, const char *prog, struct bench_fill_stats *out);
 
+/*
+ * bench_fill on a new store at path with the default (hash) embedder, closed afterwards (a
+ * TRUNCATE checkpoint: the store is ready for a worker). 0 or -1 (reported).
+ */
+int bench_fill_path(const char *path, int64_t n, bench_gen_fn gen, void *ctx, const char *prog);
+
 #endif
