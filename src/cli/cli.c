@@ -3,6 +3,7 @@
  * messages, formatting, the home directory and opening the store.
  */
 #include <errno.h>
+#include <assert.h>
 #include <getopt.h>
 #include <pwd.h>
 #include <stdarg.h>
@@ -273,4 +274,35 @@ void mnemo__cli_store_close(struct mnemo_cli *cli, struct mnemo_store *st)
         mnemo_log_write(cli->log, MNEMO_LOG_WARN, "final checkpoint at close did not finish",
                         "path=%s rc=%s", mnemo_log_quote(qpath, sizeof qpath, cli->db_path),
                         mnemo_rcname(rc));
+}
+
+int mnemo__cli_run_subcommand(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc,
+                              char **argv, const struct mnemo_cli_cmd *table, size_t n,
+                              int (*help)(const struct mnemo_cli_cmd *self), const char *what)
+{
+    static const struct option opts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+
+    assert(mnemo__cli_table_sorted(table, n));
+    /* "+" stops at the subcommand, whose options are its own. */
+    optind = 0;
+    opterr = 0;
+    for (;;) {
+        int c = getopt_long(argc, argv, "+:h", opts, NULL);
+        if (c == -1)
+            break;
+        if (c == 'h')
+            return help(self);
+        return mnemo__cli_bad_option(cli, self, c, argv, opts);
+    }
+    if (optind >= argc)
+        return mnemo__cli_usage_error(cli, self, "%s needs a subcommand", what);
+
+    const char *name = argv[optind];
+    const struct mnemo_cli_cmd *sub = mnemo__cli_find(table, n, name);
+    if (sub == NULL)
+        return mnemo__cli_usage_error(cli, self, "'%s' is not a %s subcommand", name, what);
+    return sub->fn(cli, sub, argc - optind, argv + optind);
 }

@@ -118,6 +118,16 @@ const struct mnemo_cli_cmd *mnemo__cli_find(const struct mnemo_cli_cmd *table, s
 /* True when table's names are strictly increasing (what mnemo__cli_find relies on). */
 int mnemo__cli_table_sorted(const struct mnemo_cli_cmd *table, size_t n);
 
+/*
+ * Runs the subcommand of a command with subcommands (`mnemo db check`, `mnemo config get`):
+ * the command's own options are --help/-h only (help prints the command's help), then
+ * argv[optind] names an entry of table (n entries, sorted), which runs with the rest of the
+ * arguments. A missing or unknown subcommand is a usage error naming what (e.g. "db").
+ */
+int mnemo__cli_run_subcommand(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc,
+                              char **argv, const struct mnemo_cli_cmd *table, size_t n,
+                              int (*help)(const struct mnemo_cli_cmd *self), const char *what);
+
 /* Prints the top-level usage and the command list to f (stdout for help, stderr on errors). */
 void mnemo__cli_print_usage(const struct mnemo_cli *cli, FILE *f);
 

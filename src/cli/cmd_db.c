@@ -88,31 +88,8 @@ static int db_help(const struct mnemo_cli_cmd *self)
 
 int cmd_db(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-
-    assert(mnemo__cli_table_sorted(db_commands, N_DB_COMMANDS));
-    /* "+" stops at the subcommand, whose options are its own. */
-    optind = 0;
-    opterr = 0;
-    for (;;) {
-        int c = getopt_long(argc, argv, "+:h", opts, NULL);
-        if (c == -1)
-            break;
-        if (c == 'h')
-            return db_help(self);
-        return mnemo__cli_bad_option(cli, self, c, argv, opts);
-    }
-    if (optind >= argc)
-        return mnemo__cli_usage_error(cli, self, "db needs a subcommand");
-
-    const char *name = argv[optind];
-    const struct mnemo_cli_cmd *sub = mnemo__cli_find(db_commands, N_DB_COMMANDS, name);
-    if (sub == NULL)
-        return mnemo__cli_usage_error(cli, self, "'%s' is not a db subcommand", name);
-    return sub->fn(cli, sub, argc - optind, argv + optind);
+    return mnemo__cli_run_subcommand(cli, self, argc, argv, db_commands, N_DB_COMMANDS, db_help,
+                                     "db");
 }
 
 /* Resolves the home and opens the existing store for a db subcommand. */
