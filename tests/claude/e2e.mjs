@@ -1,0 +1,424 @@
+// e2e.mjs - mnemo end to end with the real Claude Code CLI (@anthropic-ai/claude-code, pinned in
+// package-lock.json) talking to a scripted fake Anthropic API (fake_anthropic.mjs) on loopback.
+//
+// It does what a user does, in a throwaway HOME: start the worker (`mnemo start`), run
+// `mnemo install claude --user`, then work with Claude Code in print mode in a git project:
+//   1. session 1: the model writes deploy-notes.md with the Write tool; the PostToolUse hook
+//      captures it and the worker's rules extractor turns it into an observation;
+//   2. session 2: the model's first request must carry mnemo's session-start index
+//      (<mnemo-context>) and the prompt's memories (<mnemo-memory>) naming deploy-notes.md; the
+//      model then calls mnemo's MCP `search` tool, whose result must name the file too;
+//   3. `claude mcp list` shows mnemo connected; `mnemo uninstall claude --user` restores the
+//      user's settings and `claude mcp list` no longer shows mnemo.
+// Every step has a timeout; on failure it prints the worker log, the hook log, the fake API's
+// request log and the CLI's output, and exits 1. "E2E OK" on the last line means it passed.
+//
+// Environment: MNEMO_BIN (required, absolute), CLAUDE_BIN (default: the CLI installed next to
+// this file by `npm ci`), E2E_KEEP=1 keeps the temporary directory, E2E_VERBOSE=1 echoes every
+// command. MNEMO_HOOK_TIMEOUT_MS, ASAN_OPTIONS and UBSAN_OPTIONS are passed on to every mnemo
+// process (the ASan build's test sets them); sanitizer reports of any mnemo process (hooks and
+// the MCP server included, whose stderr nobody reads) are written to files and fail the run.
+
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { describeRequests, startFakeAnthropic } from './fake_anthropic.mjs';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const VERBOSE = process.env.E2E_VERBOSE === '1';
+const S1 = 'E2E-S1';
+const S2 = 'E2E-S2';
+const NOTES = 'deploy-notes.md';
+const FACT = 'The staging database listens on port 6543 behind pgbouncer.';
+
+// Deadlines: generous for a loaded CI machine running the ASan build, but a hang still ends.
+const CMD_MS = 30000;
+const CLAUDE_MS = 120000;
+const DRAIN_MS = 60000;
+
+class Failure extends Error {}
+
+function fail(msg) {
+    throw new Failure(msg);
+}
+
+function check(cond, msg) {
+    if (!cond) fail(msg);
+}
+
+/**
+ * Runs file with args; resolves {code, signal, stdout, stderr, ms}. The child gets its own
+ * process group so a timeout kills whatever it started too (code is then 'timeout').
+ */
+function run(file, args, { cwd, env, timeoutMs = CMD_MS, input } = {}) {
+    if (VERBOSE) console.log(`$ ${[file, ...args].join(' ')}  (cwd ${cwd ?? process.cwd()})`);
+    return new Promise((resolve) => {
+        const t0 = Date.now();
+        const child = spawn(file, args, { cwd, env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+        let stdout = '';
+        let stderr = '';
+        let timedOut = false;
+        child.stdout.on('data', (d) => (stdout += d));
+        child.stderr.on('data', (d) => (stderr += d));
+        child.stdin.on('error', () => {});
+        child.stdin.end(input ?? '');
+        const timer = setTimeout(() => {
+            timedOut = true;
+            try {
+                process.kill(-child.pid, 'SIGKILL');
+            } catch {}
+        }, timeoutMs);
+        const done = (code, signal) => {
+            clearTimeout(timer);
+            resolve({ code: timedOut ? 'timeout' : code, signal, stdout, stderr, ms: Date.now() - t0 });
+        };
+        child.on('error', (e) => {
+            stderr += String(e);
+            done(-1, null);
+        });
+        child.on('close', done);
+    });
+}
+
+function show(r) {
+    return `exit ${r.code}${r.signal ? ` (${r.signal})` : ''} after ${r.ms} ms\n` +
+        `--- stdout:\n${r.stdout}\n--- stderr:\n${r.stderr}`;
+}
+
+// GET/POST on the worker's Unix socket; resolves {status, json}.
+function workerCall(sock, method, urlPath, timeoutMs = 5000) {
+    return new Promise((resolve, reject) => {
+        const req = http.request({ socketPath: sock, method, path: urlPath, timeout: timeoutMs }, (res) => {
+            let body = '';
+            res.on('data', (d) => (body += d));
+            res.on('end', () => {
+                try {
+                    resolve({ status: res.statusCode, json: JSON.parse(body) });
+                } catch {
+                    resolve({ status: res.statusCode, json: null, text: body });
+                }
+            });
+        });
+        req.on('timeout', () => req.destroy(new Error(`${method} ${urlPath}: timed out`)));
+        req.on('error', reject);
+        req.end();
+    });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Polls fn until it returns a truthy value or timeoutMs passes (then fails with what).
+async function waitFor(what, timeoutMs, fn) {
+    const end = Date.now() + timeoutMs;
+    let last;
+    for (;;) {
+        try {
+            last = await fn();
+            if (last) return last;
+        } catch (e) {
+            last = e;
+        }
+        if (Date.now() > end) fail(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${last})`);
+        await sleep(100);
+    }
+}
+
+function readOr(file, fallback = '(missing)') {
+    try {
+        return fs.readFileSync(file, 'utf8');
+    } catch {
+        return fallback;
+    }
+}
+
+// The native CLI binary installed by npm; the postinstall copies it over a small stub.
+function findClaude() {
+    if (process.env.CLAUDE_BIN) return process.env.CLAUDE_BIN;
+    const pkg = path.join(HERE, 'node_modules', '@anthropic-ai', 'claude-code');
+    const exe = path.join(pkg, 'bin', 'claude.exe');
+    if (fs.existsSync(exe) && fs.statSync(exe).size > 1024 * 1024) return exe;
+    // Install scripts not run (npm --ignore-scripts): the platform package holds the binary.
+    const plat = path.join(HERE, 'node_modules', '@anthropic-ai',
+        `claude-code-${process.platform}-${process.arch}`, 'claude');
+    if (fs.existsSync(plat)) return plat;
+    fail(`no Claude Code binary in ${pkg} (run npm ci in ${HERE}, or set CLAUDE_BIN)`);
+}
+
+// Text of the user's (non tool_result) turns and the system prompt of a Messages request.
+function requestText(body) {
+    return JSON.stringify({ system: body?.system, messages: body?.messages });
+}
+
+function lastIsToolResult(body) {
+    const last = body?.messages?.at(-1);
+    return Array.isArray(last?.content) && last.content.some((c) => c.type === 'tool_result');
+}
+
+function toolResultText(body) {
+    const last = body?.messages?.at(-1);
+    const r = (last?.content ?? []).find((c) => c.type === 'tool_result');
+    if (!r) return '';
+    return typeof r.content === 'string' ? r.content : JSON.stringify(r.content);
+}
+
+// The first user turn's text: where a print-mode prompt lands.
+function promptOf(body) {
+    const first = body?.messages?.find((m) => m.role === 'user');
+    if (!first) return '';
+    return typeof first.content === 'string' ? first.content : JSON.stringify(first.content);
+}
+
+async function main() {
+    const mnemo = process.env.MNEMO_BIN;
+    check(mnemo && path.isAbsolute(mnemo) && fs.existsSync(mnemo), `MNEMO_BIN must name the mnemo binary (got '${mnemo}')`);
+    const claude = findClaude();
+
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mnemo-cc-'));
+    const home = path.join(tmp, 'home');
+    const mnemoHome = path.join(home, '.mnemo'); // the default for this HOME: not set anywhere
+    const sock = path.join(mnemoHome, 'mnemo.sock');
+    const proj = path.join(home, 'src', 'billing-api');
+    const sanDir = path.join(tmp, 'sanitizer');
+    fs.mkdirSync(proj, { recursive: true, mode: 0o700 });
+    fs.mkdirSync(sanDir);
+
+    // A clean environment: nothing of the developer's Claude Code, Anthropic or mnemo setup
+    // (a run inside a Claude Code session would otherwise pass CLAUDECODE and friends on).
+    const env = {};
+    for (const [k, v] of Object.entries(process.env)) {
+        if (/^(CLAUDE|ANTHROPIC_|MNEMO_|XDG_CONFIG_HOME$)/.test(k)) continue;
+        env[k] = v;
+    }
+    Object.assign(env, {
+        HOME: home,
+        // Never the developer's dashboard port: the socket is all the test needs.
+        MNEMO_TCP_LISTEN: 'off',
+        DISABLE_TELEMETRY: '1',
+        DISABLE_AUTOUPDATER: '1',
+        DISABLE_ERROR_REPORTING: '1',
+        CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+        ANTHROPIC_API_KEY: 'dummy-e2e-key',
+        // As root, --dangerously-skip-permissions is refused outside a declared sandbox.
+        IS_SANDBOX: '1',
+        GIT_CONFIG_NOSYSTEM: '1',
+    });
+    if (process.env.MNEMO_HOOK_TIMEOUT_MS) env.MNEMO_HOOK_TIMEOUT_MS = process.env.MNEMO_HOOK_TIMEOUT_MS;
+    if (process.env.ASAN_OPTIONS) env.ASAN_OPTIONS = `${process.env.ASAN_OPTIONS}:log_path=${sanDir}/asan`;
+    if (process.env.UBSAN_OPTIONS) env.UBSAN_OPTIONS = `${process.env.UBSAN_OPTIONS}:log_path=${sanDir}/ubsan`;
+
+    // The model, scripted per session by the marker in the prompt.
+    const seen = { s1: [], s2: [], other: [] };
+    const respond = (body) => {
+        const prompt = promptOf(body);
+        if (prompt.includes(S1)) {
+            seen.s1.push(body);
+            if (!lastIsToolResult(body)) {
+                return {
+                    content: [
+                        { type: 'text', text: `I will write ${NOTES}.` },
+                        {
+                            type: 'tool_use',
+                            name: 'Write',
+                            input: { file_path: path.join(proj, NOTES), content: `# Deploy notes\n\n${FACT}\n` },
+                        },
+                    ],
+                };
+            }
+            return { content: [{ type: 'text', text: `Wrote ${NOTES} with the staging database port.` }] };
+        }
+        if (prompt.includes(S2)) {
+            seen.s2.push(body);
+            if (!lastIsToolResult(body)) {
+                return {
+                    content: [
+                        { type: 'text', text: 'Let me check mnemo.' },
+                        { type: 'tool_use', name: 'mcp__mnemo__search', input: { query: 'staging database port' } },
+                    ],
+                };
+            }
+            return { content: [{ type: 'text', text: 'The staging database listens on port 6543.' }] };
+        }
+        // Anything else the CLI asks (a title, a summary, a quota probe): a short canned answer.
+        seen.other.push(body);
+        return { content: [{ type: 'text', text: 'OK.' }] };
+    };
+    const api = await startFakeAnthropic({ respond });
+    env.ANTHROPIC_BASE_URL = api.url;
+
+    const outputs = [];
+    const mn = async (args, opts = {}) => {
+        const r = await run(mnemo, args, { cwd: proj, env, ...opts });
+        outputs.push([`mnemo ${args.join(' ')}`, r]);
+        return r;
+    };
+    const cl = async (args, opts = {}) => {
+        const r = await run(claude, args, { cwd: proj, env, timeoutMs: CLAUDE_MS, ...opts });
+        outputs.push([`claude ${args.join(' ')}`, r]);
+        return r;
+    };
+    const steps = [];
+    const step = async (name, fn) => {
+        const t0 = Date.now();
+        await fn();
+        steps.push(`${name} ${Date.now() - t0} ms`);
+        console.log(`ok - ${name} (${Date.now() - t0} ms)`);
+    };
+
+    let ok = false;
+    try {
+        await step('git project', async () => {
+            for (const args of [['init', '-q'], ['config', 'user.email', 'e2e@example.invalid'], ['config', 'user.name', 'e2e']]) {
+                const r = await run('git', args, { cwd: proj, env });
+                check(r.code === 0, `git ${args.join(' ')}: ${show(r)}`);
+            }
+            fs.writeFileSync(path.join(proj, 'README.md'), '# billing-api\n');
+        });
+
+        // The user's own settings, which install must keep and uninstall give back.
+        const settingsPath = path.join(home, '.claude', 'settings.json');
+        const userHookLog = path.join(tmp, 'user-hook.log');
+        const userSettings = JSON.stringify({
+            env: { E2E_USER_SETTING: 'kept' },
+            hooks: {
+                Stop: [{ hooks: [{ type: 'command', command: `echo user-stop-hook >> '${userHookLog}'` }] }],
+            },
+        }, null, 2) + '\n';
+        fs.mkdirSync(path.dirname(settingsPath), { recursive: true, mode: 0o700 });
+        fs.writeFileSync(settingsPath, userSettings);
+
+        await step('mnemo start', async () => {
+            const r = await mn(['start']);
+            check(r.code === 0, `mnemo start: ${show(r)}`);
+            await waitFor('the worker to be ready', CMD_MS, async () => {
+                const h = await workerCall(sock, 'GET', '/v1/health');
+                return h.status === 200 && h.json?.ready === true;
+            });
+        });
+
+        await step('mnemo install claude --user', async () => {
+            const r = await mn(['install', 'claude', '--user']);
+            check(r.code === 0, `install: ${show(r)}`);
+            const settings = JSON.parse(fs.readFileSync(settingsPath, 'utf8'));
+            check(settings.env?.E2E_USER_SETTING === 'kept', `install dropped the user's env: ${JSON.stringify(settings)}`);
+            for (const ev of ['SessionStart', 'UserPromptSubmit', 'PostToolUse', 'Stop', 'SessionEnd']) {
+                const cmds = (settings.hooks?.[ev] ?? []).flatMap((g) => g.hooks ?? []).map((h) => h.command);
+                check(cmds.some((c) => c.includes(mnemo) && c.includes(' hook ')),
+                    `settings.json has no mnemo ${ev} hook running ${mnemo}: ${JSON.stringify(settings.hooks?.[ev])}`);
+            }
+            check((settings.hooks?.Stop ?? []).flatMap((g) => g.hooks).some((h) => h.command.includes('user-stop-hook')),
+                `install dropped the user's Stop hook: ${JSON.stringify(settings.hooks?.Stop)}`);
+            const cj = JSON.parse(fs.readFileSync(path.join(home, '.claude.json'), 'utf8'));
+            const srv = cj.mcpServers?.mnemo;
+            check(srv?.command === mnemo && JSON.stringify(srv.args) === '["mcp"]',
+                `~/.claude.json mcpServers.mnemo is not '${mnemo} mcp': ${JSON.stringify(srv)}`);
+        });
+
+        await step('session 1: a Write tool call is captured', async () => {
+            const r = await cl(['-p', `${S1}: write our deploy notes (staging database port) to ${NOTES}`,
+                '--dangerously-skip-permissions']);
+            check(r.code === 0, `claude session 1: ${show(r)}`);
+            check(r.stdout.includes(`Wrote ${NOTES}`), `session 1 did not end with the scripted answer: ${show(r)}`);
+            check(readOr(path.join(proj, NOTES)).includes(FACT), `the Write tool did not write ${NOTES}`);
+            check(seen.s1.length >= 2 && lastIsToolResult(seen.s1.at(-1)),
+                `the CLI did not send the tool result back (session 1 requests: ${seen.s1.length})`);
+            check(readOr(userHookLog, '').includes('user-stop-hook'), "the user's own Stop hook did not run next to mnemo's");
+        });
+
+        let obs;
+        await step('the worker turns the event into an observation', async () => {
+            await waitFor('the capture queue to drain', DRAIN_MS, async () => {
+                const s = (await workerCall(sock, 'GET', '/v1/stats')).json;
+                return s && s.queue?.pending === 0 && s.queue?.done >= 3 && s.observations?.total >= 1;
+            });
+            const r = await mn(['search', 'staging database port', '--json']);
+            check(r.code === 0, `mnemo search: ${show(r)}`);
+            const hits = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+            obs = hits.find((h) => JSON.stringify(h).includes(NOTES));
+            check(obs, `no observation names ${NOTES}: ${r.stdout}`);
+            // The session itself: one prompt, ended by the SessionEnd hook.
+            const sessions = (await workerCall(sock, 'GET', '/v1/sessions?limit=10')).json?.sessions ?? [];
+            const s1 = sessions.find((s) => s.agent === 'claude' && s.cwd === proj);
+            check(s1 && s1.status === 'completed' && s1.prompt_count === 1,
+                `session 1 is not recorded as one completed prompt: ${JSON.stringify(sessions)}`);
+            const stats = (await workerCall(sock, 'GET', '/v1/stats')).json;
+            // PostToolUse, Stop and SessionEnd: every captured event done, none failed.
+            check(stats.queue?.done >= 3 && stats.queue?.failed === 0 && stats.capture?.dead_lettered === 0,
+                `capture: ${JSON.stringify({ queue: stats.queue, capture: stats.capture })}`);
+        });
+
+        await step('session 2: the memory reaches the model; the MCP search tool answers', async () => {
+            const r = await cl(['-p', `${S2}: which port does the staging database use?`, '--dangerously-skip-permissions']);
+            check(r.code === 0, `claude session 2: ${show(r)}`);
+            check(seen.s2.length >= 1, 'the fake API saw no session 2 request');
+            const first = requestText(seen.s2[0]);
+            const ctx = first.match(/<mnemo-context>[\s\S]*?<\/mnemo-context>/);
+            check(ctx, `session 2's first request holds no <mnemo-context> (SessionStart) block`);
+            check(ctx[0].includes(NOTES), `the session-start index does not name ${NOTES}: ${ctx[0]}`);
+            const mem = first.match(/<mnemo-memory>[\s\S]*?<\/mnemo-memory>/);
+            check(mem, `session 2's first request holds no <mnemo-memory> (UserPromptSubmit) block`);
+            check(mem[0].includes(NOTES), `the prompt's memories do not name ${NOTES}: ${mem[0]}`);
+            check(first.includes('mcp__mnemo__search'), "the model was not told about mnemo's MCP search tool");
+            const after = seen.s2.find(lastIsToolResult);
+            check(after, `the CLI did not run mcp__mnemo__search (session 2 requests: ${seen.s2.length}): ${show(r)}`);
+            const result = toolResultText(after);
+            if (VERBOSE) console.log(`${ctx[0]}\n${mem[0]}\nmcp__mnemo__search -> ${result}`);
+            check(result.includes(NOTES), `mnemo's MCP search answered without ${NOTES}: ${result.slice(0, 2000)}`);
+            check(r.stdout.includes('port 6543'), `session 2 did not end with the scripted answer: ${show(r)}`);
+        });
+
+        await step('claude mcp list: mnemo connected', async () => {
+            const r = await cl(['mcp', 'list'], { timeoutMs: 60000 });
+            check(r.code === 0, `claude mcp list: ${show(r)}`);
+            check(/^mnemo: .*mcp.* - [✓✔] Connected\s*$/m.test(r.stdout), `mnemo is not connected: ${show(r)}`);
+        });
+
+        await step('mnemo uninstall claude --user', async () => {
+            const r = await mn(['uninstall', 'claude', '--user']);
+            check(r.code === 0, `uninstall: ${show(r)}`);
+            const now = readOr(settingsPath);
+            check(now === userSettings, `settings.json is not the user's again:\n${now}\n(expected)\n${userSettings}`);
+            const cj = JSON.parse(readOr(path.join(home, '.claude.json'), '{}'));
+            check(cj.mcpServers?.mnemo === undefined, `~/.claude.json still has mnemo: ${JSON.stringify(cj.mcpServers)}`);
+            const l = await cl(['mcp', 'list'], { timeoutMs: 60000 });
+            check(!/^mnemo:/m.test(l.stdout), `claude mcp list still shows mnemo: ${show(l)}`);
+        });
+
+        await step('no sanitizer reports, no hook failures', async () => {
+            const reports = fs.readdirSync(sanDir);
+            check(reports.length === 0, `sanitizer reports:\n${reports.map((f) => readOr(path.join(sanDir, f))).join('\n')}`);
+            const warn = readOr(path.join(mnemoHome, 'logs', 'hooks.log'), '').split('\n').filter((l) => l.includes('level=warn'));
+            check(warn.length === 0, `hooks failed:\n${warn.join('\n')}`);
+            check(api.unexpected.length === 0, `unexpected API requests:\n${describeRequests(api.unexpected)}`);
+        });
+        ok = true;
+    } catch (e) {
+        console.log(`not ok - ${e instanceof Failure ? e.message : e?.stack ?? e}`);
+    } finally {
+        await mn(['stop']).catch(() => {});
+        await api.close();
+    }
+
+    if (!ok) {
+        const logs = path.join(mnemoHome, 'logs');
+        for (const f of fs.existsSync(logs) ? fs.readdirSync(logs) : []) {
+            console.log(`==== ${path.join(logs, f)} (last 60 lines)`);
+            console.log(readOr(path.join(logs, f)).split('\n').slice(-60).join('\n'));
+        }
+        console.log(`==== fake Anthropic API requests\n${describeRequests(api.requests)}`);
+        for (const [cmd, r] of outputs.slice(-6)) console.log(`==== ${cmd}: ${show(r)}`);
+        for (const f of fs.existsSync(sanDir) ? fs.readdirSync(sanDir) : []) console.log(`==== ${f}\n${readOr(path.join(sanDir, f))}`);
+        console.log(`(temporary directory ${tmp}${process.env.E2E_KEEP === '1' ? ' kept' : ''})`);
+    }
+    if (process.env.E2E_KEEP !== '1') fs.rmSync(tmp, { recursive: true, force: true });
+    if (!ok) process.exit(1);
+    console.log(`E2E OK: ${steps.join('; ')}`);
+}
+
+main().catch((e) => {
+    console.log(`not ok - ${e?.stack ?? e}`);
+    process.exit(1);
+});
