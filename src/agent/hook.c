@@ -21,6 +21,7 @@
 
 #include "agent/hook.h"
 #include "util/clock.h"
+#include "util/config.h"
 #include "util/strbuf.h"
 #include "util/uhttp.h"
 
@@ -140,6 +141,21 @@ int mnemo_hook_ignored(const char *dir)
         if (len == 1)
             path[0] = '/';
     }
+}
+
+/*
+ * Whether the config key ignore_projects names cwd's project. A config that cannot be read
+ * ignores nothing: the worker refuses to start on it and says why, where the user looks.
+ */
+static int ignored_by_config(const char *home, const char *cwd)
+{
+    struct mnemo_config *cfg = NULL;
+    if (mnemo_config_load(home, NULL, &cfg, NULL) != 0)
+        return 0;
+    int ignored = mnemo_hook_ignored_project(cwd, mnemo_config_str(cfg, "ignore_projects"),
+                                             getenv("HOME"), getenv("MNEMO_PROJECT"));
+    mnemo_config_free(cfg);
+    return ignored;
 }
 
 /*
@@ -341,7 +357,8 @@ int mnemo_hook_run(const struct mnemo_hook_run *run)
     const char *cwd = rc == 0 ? in.cwd : NULL;
     if (rc == 0 && (cwd == NULL || cwd[0] == '\0'))
         cwd = getcwd(cwd_buf, sizeof cwd_buf);
-    int skip = rc == 0 && cwd != NULL && mnemo_hook_ignored(cwd);
+    int skip = rc == 0 && cwd != NULL &&
+               (mnemo_hook_ignored(cwd) || (have_home && ignored_by_config(home, cwd)));
 
     if (rc == 0 && !skip) {
         if (!have_home)

@@ -14,6 +14,9 @@
  *   .mnemo-ignore                       a file of that name in the working directory or any
  *                                       parent up to the git root (a directory holding .git) or
  *                                       the file system root: no-op for that project
+ *   ignore_projects (config key, also   projects whose hooks are no-ops, named in
+ *   MNEMO_IGNORE_PROJECTS)              $MNEMO_HOME/config.json: see
+ *                                       mnemo_hook_ignored_project
  *   MNEMO_HOOK_TIMEOUT_MS=N             the total deadline of every event, in ms (1..60000)
  *   MNEMO_AUTOSTART=0                   never start a worker (also the config key autostart,
  *                                       when the config table has it)
@@ -93,6 +96,19 @@ int mnemo_hook_home(char *buf, size_t size);
  * holds MNEMO_HOOK_IGNORE_FILE.
  */
 int mnemo_hook_ignored(const char *dir);
+
+/*
+ * True when dir (absolute) belongs to a project named in list, the value of the config key
+ * ignore_projects: entries separated by commas (blanks around each ignored), each either
+ *   - an absolute path, or one starting with "~/" (home, may be NULL, is put in front): dir
+ *     is that directory or lies under it (compared as given and with symbolic links
+ *     resolved), or
+ *   - a name: the folder name of dir's project (the nearest directory from dir up that holds
+ *     .git, else dir itself), or project (the MNEMO_PROJECT override; may be NULL).
+ * A relative path (a name with a '/') names nothing. Reads the file system only.
+ */
+int mnemo_hook_ignored_project(const char *dir, const char *list, const char *home,
+                               const char *project);
 
 /*
  * The last user text and last assistant text of a Claude Code transcript (JSON Lines: objects

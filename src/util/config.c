@@ -65,6 +65,9 @@ static const struct mnemo_config_key keys[] = {
      "requests per second per client (0 = unlimited)"},
     {"http.timeout_s", MNEMO_CONFIG_INT, "30", 1, 3600, 0,
      "seconds before an idle or slow connection is closed"},
+    {"ignore_projects", MNEMO_CONFIG_STRING, "", 0, 0, 0,
+     "projects whose hooks do nothing: comma-separated absolute paths (or ~/...; a directory and "
+     "all below it) or project folder names"},
     {"llm.command", MNEMO_CONFIG_STRING,
      "claude -p --model haiku --tools \"\" --strict-mcp-config --disable-slash-commands", 0, 0, 0,
      "model command of extractor llm (split like a shell line, run without a shell, prompt on "

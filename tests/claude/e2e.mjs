@@ -8,8 +8,11 @@
 //   2. session 2: the model's first request must carry mnemo's session-start index
 //      (<mnemo-context>) and the prompt's memories (<mnemo-memory>) naming deploy-notes.md; the
 //      model then calls mnemo's MCP `search` tool, whose result must name the file too;
-//   3. `claude mcp list` shows mnemo connected; `mnemo uninstall claude --user` restores the
-//      user's settings and `claude mcp list` no longer shows mnemo.
+//   3. `claude mcp list` shows mnemo connected;
+//   4. with the project named in the config key ignore_projects, a session gets no context and
+//      leaves nothing behind;
+//   5. `mnemo uninstall claude --user` restores the user's settings and `claude mcp list` no
+//      longer shows mnemo.
 // Every step has a timeout; on failure it prints the worker log, the hook log, the fake API's
 // request log and the CLI's output, and exits 1. "E2E OK" on the last line means it passed.
 //
@@ -32,6 +35,7 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 const VERBOSE = process.env.E2E_VERBOSE === '1';
 const S1 = 'E2E-S1';
 const S2 = 'E2E-S2';
+const S3 = 'E2E-S3';
 const NOTES = 'deploy-notes.md';
 const FACT = 'The staging database listens on port 6543 behind pgbouncer.';
 
@@ -211,11 +215,11 @@ async function main() {
     if (process.env.UBSAN_OPTIONS) env.UBSAN_OPTIONS = `${process.env.UBSAN_OPTIONS}:log_path=${sanDir}/ubsan`;
 
     // The model, scripted per session by the marker in the prompt.
-    const seen = { s1: [], s2: [], other: [] };
+    const seen = { s1: [], s2: [], s3: [], other: [] };
     const respond = (body) => {
         const prompt = promptOf(body);
-        if (prompt.includes(S1)) {
-            seen.s1.push(body);
+        if (prompt.includes(S1) || prompt.includes(S3)) {
+            seen[prompt.includes(S1) ? 's1' : 's3'].push(body);
             if (!lastIsToolResult(body)) {
                 return {
                     content: [
@@ -374,6 +378,25 @@ async function main() {
             const r = await cl(['mcp', 'list'], { timeoutMs: 60000 });
             check(r.code === 0, `claude mcp list: ${show(r)}`);
             check(/^mnemo: .*mcp.* - [✓✔] Connected\s*$/m.test(r.stdout), `mnemo is not connected: ${show(r)}`);
+        });
+
+        await step('ignore_projects: a listed project gets no context and nothing is captured', async () => {
+            const before = (await workerCall(sock, 'GET', '/v1/stats')).json;
+            const r = await mn(['config', 'set', 'ignore_projects', path.basename(proj)]);
+            check(r.code === 0, `mnemo config set: ${show(r)}`);
+            const c = await cl(['-p', `${S3}: write the notes again`, '--dangerously-skip-permissions']);
+            check(c.code === 0, `claude session 3: ${show(c)}`);
+            check(seen.s3.length >= 2, `session 3 did not run its tool call (requests: ${seen.s3.length})`);
+            const text = seen.s3.map(requestText).join('\n');
+            check(!text.includes('<mnemo-context>') && !text.includes('<mnemo-memory>'),
+                'an ignored project still got mnemo context');
+            await sleep(500); // a hook that wrongly went ahead would have appended by now
+            const after = (await workerCall(sock, 'GET', '/v1/stats')).json;
+            check(after.events_appended === before.events_appended && after.sessions === before.sessions &&
+                after.prompts === before.prompts,
+                `an ignored project was captured: ${JSON.stringify({ before: [before.events_appended, before.sessions, before.prompts], after: [after.events_appended, after.sessions, after.prompts] })}`);
+            const u = await mn(['config', 'set', 'ignore_projects', '']);
+            check(u.code === 0, `mnemo config set: ${show(u)}`);
         });
 
         await step('mnemo uninstall claude --user', async () => {
