@@ -33,11 +33,10 @@ import { describeRequests, startFakeAnthropic } from './fake_anthropic.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const VERBOSE = process.env.E2E_VERBOSE === '1';
-const S1 = 'E2E-S1';
-const S2 = 'E2E-S2';
-const S3 = 'E2E-S3';
 const NOTES = 'deploy-notes.md';
 const FACT = 'The staging database listens on port 6543 behind pgbouncer.';
+const PLUGIN_NOTES = 'queue-notes.md';
+const PLUGIN_FACT = 'The invoice queue retries a failed charge three times, an hour apart.';
 
 // Deadlines: generous for a loaded CI machine running the ASan build, but a hang still ends.
 const CMD_MS = 30000;
@@ -180,14 +179,17 @@ async function main() {
     const mnemo = process.env.MNEMO_BIN;
     check(mnemo && path.isAbsolute(mnemo) && fs.existsSync(mnemo), `MNEMO_BIN must name the mnemo binary (got '${mnemo}')`);
     const claude = findClaude();
+    const pluginDir = process.env.E2E_PLUGIN_DIR;
 
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mnemo-cc-'));
     const home = path.join(tmp, 'home');
     const mnemoHome = path.join(home, '.mnemo'); // the default for this HOME: not set anywhere
     const sock = path.join(mnemoHome, 'mnemo.sock');
     const proj = path.join(home, 'src', 'billing-api');
+    const proj2 = path.join(home, 'src', 'invoice-queue');
     const sanDir = path.join(tmp, 'sanitizer');
     fs.mkdirSync(proj, { recursive: true, mode: 0o700 });
+    fs.mkdirSync(proj2, { recursive: true, mode: 0o700 });
     fs.mkdirSync(sanDir);
 
     // A clean environment: nothing of the developer's Claude Code, Anthropic or mnemo setup
@@ -214,41 +216,30 @@ async function main() {
     if (process.env.ASAN_OPTIONS) env.ASAN_OPTIONS = `${process.env.ASAN_OPTIONS}:log_path=${sanDir}/asan`;
     if (process.env.UBSAN_OPTIONS) env.UBSAN_OPTIONS = `${process.env.UBSAN_OPTIONS}:log_path=${sanDir}/ubsan`;
 
-    // The model, scripted per session by the marker in the prompt.
-    const seen = { s1: [], s2: [], s3: [], other: [] };
+    // The model, scripted per session by the marker that starts the prompt: one tool call, then
+    // a final text once the tool's result is back.
+    const write = (dir, file, fact) => ({ name: 'Write', input: { file_path: path.join(dir, file), content: `# Notes\n\n${fact}\n` } });
+    const scripts = {
+        'E2E-S1': { tool: write(proj, NOTES, FACT), answer: `Wrote ${NOTES} with the staging database port.` },
+        'E2E-S2': { tool: { name: 'mcp__mnemo__search', input: { query: 'staging database port' } }, answer: 'The staging database listens on port 6543.' },
+        'E2E-S3': { tool: write(proj, NOTES, FACT), answer: `Wrote ${NOTES} again.` },
+        'E2E-P1': { tool: write(proj2, PLUGIN_NOTES, PLUGIN_FACT), answer: `Wrote ${PLUGIN_NOTES}.` },
+        'E2E-P2': { tool: { name: 'mcp__plugin_mnemo_mnemo__search', input: { query: 'invoice queue retries' } }, answer: 'Three retries, an hour apart.' },
+    };
+    const seen = Object.fromEntries(Object.keys(scripts).map((k) => [k, []]));
+    seen.other = [];
     const respond = (body) => {
         const prompt = promptOf(body);
-        if (prompt.includes(S1) || prompt.includes(S3)) {
-            seen[prompt.includes(S1) ? 's1' : 's3'].push(body);
-            if (!lastIsToolResult(body)) {
-                return {
-                    content: [
-                        { type: 'text', text: `I will write ${NOTES}.` },
-                        {
-                            type: 'tool_use',
-                            name: 'Write',
-                            input: { file_path: path.join(proj, NOTES), content: `# Deploy notes\n\n${FACT}\n` },
-                        },
-                    ],
-                };
-            }
-            return { content: [{ type: 'text', text: `Wrote ${NOTES} with the staging database port.` }] };
+        const marker = Object.keys(scripts).find((m) => prompt.includes(`${m}:`));
+        if (marker === undefined) {
+            // Anything else the CLI asks (a title, a summary, a quota probe): a short answer.
+            seen.other.push(body);
+            return { content: [{ type: 'text', text: 'OK.' }] };
         }
-        if (prompt.includes(S2)) {
-            seen.s2.push(body);
-            if (!lastIsToolResult(body)) {
-                return {
-                    content: [
-                        { type: 'text', text: 'Let me check mnemo.' },
-                        { type: 'tool_use', name: 'mcp__mnemo__search', input: { query: 'staging database port' } },
-                    ],
-                };
-            }
-            return { content: [{ type: 'text', text: 'The staging database listens on port 6543.' }] };
-        }
-        // Anything else the CLI asks (a title, a summary, a quota probe): a short canned answer.
-        seen.other.push(body);
-        return { content: [{ type: 'text', text: 'OK.' }] };
+        seen[marker].push(body);
+        const sc = scripts[marker];
+        if (lastIsToolResult(body)) return { content: [{ type: 'text', text: sc.answer }] };
+        return { content: [{ type: 'text', text: `Using ${sc.tool.name}.` }, { type: 'tool_use', ...sc.tool }] };
     };
     const api = await startFakeAnthropic({ respond });
     env.ANTHROPIC_BASE_URL = api.url;
@@ -264,6 +255,7 @@ async function main() {
         outputs.push([`claude ${args.join(' ')}`, r]);
         return r;
     };
+    const stats = async () => (await workerCall(sock, 'GET', '/v1/stats')).json;
     const steps = [];
     const step = async (name, fn) => {
         const t0 = Date.now();
@@ -272,14 +264,52 @@ async function main() {
         console.log(`ok - ${name} (${Date.now() - t0} ms)`);
     };
 
+    // One print-mode session of marker's script in dir; checks that the model's tool ran.
+    const session = async (marker, prompt, dir, extra = [], extraEnv = {}) => {
+        const r = await cl(['-p', `${marker}: ${prompt}`, '--dangerously-skip-permissions', ...extra],
+            { cwd: dir, env: { ...env, ...extraEnv } });
+        check(r.code === 0, `claude ${marker}: ${show(r)}`);
+        check(seen[marker].some(lastIsToolResult),
+            `${marker}: the CLI did not send the tool's result back (requests: ${seen[marker].length}): ${show(r)}`);
+        check(r.stdout.includes(scripts[marker].answer), `${marker} did not end with the scripted answer: ${show(r)}`);
+        return r;
+    };
+    // Waits until the worker has done every event of `events` more than `before` appended.
+    const drained = async (before, events) => {
+        await waitFor('the capture queue to drain', DRAIN_MS, async () => {
+            const s = await stats();
+            return s && s.events_appended >= before.events_appended + events && s.queue?.pending === 0;
+        });
+        const s = await stats();
+        check(s.queue?.failed === 0 && s.capture?.dead_lettered === 0,
+            `capture failed: ${JSON.stringify({ queue: s.queue, capture: s.capture })}`);
+    };
+    // The checks of a session that should find file in mnemo's memory: the first request
+    // carries both blocks naming it, and the MCP tool's answer names it.
+    const recalled = (marker, file) => {
+        const first = requestText(seen[marker][0]);
+        const ctx = first.match(/<mnemo-context>[\s\S]*?<\/mnemo-context>/);
+        check(ctx, `${marker}'s first request holds no <mnemo-context> (SessionStart) block`);
+        check(ctx[0].includes(file), `the session-start index does not name ${file}: ${ctx[0]}`);
+        const mem = first.match(/<mnemo-memory>[\s\S]*?<\/mnemo-memory>/);
+        check(mem, `${marker}'s first request holds no <mnemo-memory> (UserPromptSubmit) block`);
+        check(mem[0].includes(file), `the prompt's memories do not name ${file}: ${mem[0]}`);
+        const tool = scripts[marker].tool.name;
+        check(first.includes(tool), `the model was not told about mnemo's MCP tool ${tool}`);
+        const result = toolResultText(seen[marker].find(lastIsToolResult));
+        if (VERBOSE) console.log(`${ctx[0]}\n${mem[0]}\n${tool} -> ${result}`);
+        check(result.includes(file), `${tool} answered without ${file}: ${result.slice(0, 2000)}`);
+    };
+
     let ok = false;
     try {
-        await step('git project', async () => {
-            for (const args of [['init', '-q'], ['config', 'user.email', 'e2e@example.invalid'], ['config', 'user.name', 'e2e']]) {
-                const r = await run('git', args, { cwd: proj, env });
-                check(r.code === 0, `git ${args.join(' ')}: ${show(r)}`);
+        await step('git projects', async () => {
+            for (const dir of [proj, proj2]) {
+                for (const args of [['init', '-q'], ['config', 'user.email', 'e2e@example.invalid'], ['config', 'user.name', 'e2e']]) {
+                    const r = await run('git', args, { cwd: dir, env });
+                    check(r.code === 0, `git ${args.join(' ')}: ${show(r)}`);
+                }
             }
-            fs.writeFileSync(path.join(proj, 'README.md'), '# billing-api\n');
         });
 
         // The user's own settings, which install must keep and uninstall give back.
@@ -322,56 +352,26 @@ async function main() {
         });
 
         await step('session 1: a Write tool call is captured', async () => {
-            const r = await cl(['-p', `${S1}: write our deploy notes (staging database port) to ${NOTES}`,
-                '--dangerously-skip-permissions']);
-            check(r.code === 0, `claude session 1: ${show(r)}`);
-            check(r.stdout.includes(`Wrote ${NOTES}`), `session 1 did not end with the scripted answer: ${show(r)}`);
+            const before = await stats();
+            await session('E2E-S1', `write our deploy notes (staging database port) to ${NOTES}`, proj);
             check(readOr(path.join(proj, NOTES)).includes(FACT), `the Write tool did not write ${NOTES}`);
-            check(seen.s1.length >= 2 && lastIsToolResult(seen.s1.at(-1)),
-                `the CLI did not send the tool result back (session 1 requests: ${seen.s1.length})`);
             check(readOr(userHookLog, '').includes('user-stop-hook'), "the user's own Stop hook did not run next to mnemo's");
-        });
-
-        let obs;
-        await step('the worker turns the event into an observation', async () => {
-            await waitFor('the capture queue to drain', DRAIN_MS, async () => {
-                const s = (await workerCall(sock, 'GET', '/v1/stats')).json;
-                return s && s.queue?.pending === 0 && s.queue?.done >= 3 && s.observations?.total >= 1;
-            });
+            // PostToolUse, Stop and SessionEnd.
+            await drained(before, 3);
             const r = await mn(['search', 'staging database port', '--json']);
             check(r.code === 0, `mnemo search: ${show(r)}`);
             const hits = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l));
-            obs = hits.find((h) => JSON.stringify(h).includes(NOTES));
-            check(obs, `no observation names ${NOTES}: ${r.stdout}`);
+            check(hits.some((h) => h.title?.includes(NOTES)), `no observation names ${NOTES}: ${r.stdout}`);
             // The session itself: one prompt, ended by the SessionEnd hook.
             const sessions = (await workerCall(sock, 'GET', '/v1/sessions?limit=10')).json?.sessions ?? [];
             const s1 = sessions.find((s) => s.agent === 'claude' && s.cwd === proj);
             check(s1 && s1.status === 'completed' && s1.prompt_count === 1,
                 `session 1 is not recorded as one completed prompt: ${JSON.stringify(sessions)}`);
-            const stats = (await workerCall(sock, 'GET', '/v1/stats')).json;
-            // PostToolUse, Stop and SessionEnd: every captured event done, none failed.
-            check(stats.queue?.done >= 3 && stats.queue?.failed === 0 && stats.capture?.dead_lettered === 0,
-                `capture: ${JSON.stringify({ queue: stats.queue, capture: stats.capture })}`);
         });
 
         await step('session 2: the memory reaches the model; the MCP search tool answers', async () => {
-            const r = await cl(['-p', `${S2}: which port does the staging database use?`, '--dangerously-skip-permissions']);
-            check(r.code === 0, `claude session 2: ${show(r)}`);
-            check(seen.s2.length >= 1, 'the fake API saw no session 2 request');
-            const first = requestText(seen.s2[0]);
-            const ctx = first.match(/<mnemo-context>[\s\S]*?<\/mnemo-context>/);
-            check(ctx, `session 2's first request holds no <mnemo-context> (SessionStart) block`);
-            check(ctx[0].includes(NOTES), `the session-start index does not name ${NOTES}: ${ctx[0]}`);
-            const mem = first.match(/<mnemo-memory>[\s\S]*?<\/mnemo-memory>/);
-            check(mem, `session 2's first request holds no <mnemo-memory> (UserPromptSubmit) block`);
-            check(mem[0].includes(NOTES), `the prompt's memories do not name ${NOTES}: ${mem[0]}`);
-            check(first.includes('mcp__mnemo__search'), "the model was not told about mnemo's MCP search tool");
-            const after = seen.s2.find(lastIsToolResult);
-            check(after, `the CLI did not run mcp__mnemo__search (session 2 requests: ${seen.s2.length}): ${show(r)}`);
-            const result = toolResultText(after);
-            if (VERBOSE) console.log(`${ctx[0]}\n${mem[0]}\nmcp__mnemo__search -> ${result}`);
-            check(result.includes(NOTES), `mnemo's MCP search answered without ${NOTES}: ${result.slice(0, 2000)}`);
-            check(r.stdout.includes('port 6543'), `session 2 did not end with the scripted answer: ${show(r)}`);
+            await session('E2E-S2', 'which port does the staging database use?', proj);
+            recalled('E2E-S2', NOTES);
         });
 
         await step('claude mcp list: mnemo connected', async () => {
@@ -381,20 +381,18 @@ async function main() {
         });
 
         await step('ignore_projects: a listed project gets no context and nothing is captured', async () => {
-            const before = (await workerCall(sock, 'GET', '/v1/stats')).json;
+            const before = await stats();
             const r = await mn(['config', 'set', 'ignore_projects', path.basename(proj)]);
             check(r.code === 0, `mnemo config set: ${show(r)}`);
-            const c = await cl(['-p', `${S3}: write the notes again`, '--dangerously-skip-permissions']);
-            check(c.code === 0, `claude session 3: ${show(c)}`);
-            check(seen.s3.length >= 2, `session 3 did not run its tool call (requests: ${seen.s3.length})`);
-            const text = seen.s3.map(requestText).join('\n');
+            await session('E2E-S3', 'write the notes again', proj);
+            const text = seen['E2E-S3'].map(requestText).join('\n');
             check(!text.includes('<mnemo-context>') && !text.includes('<mnemo-memory>'),
                 'an ignored project still got mnemo context');
             await sleep(500); // a hook that wrongly went ahead would have appended by now
-            const after = (await workerCall(sock, 'GET', '/v1/stats')).json;
-            check(after.events_appended === before.events_appended && after.sessions === before.sessions &&
-                after.prompts === before.prompts,
-                `an ignored project was captured: ${JSON.stringify({ before: [before.events_appended, before.sessions, before.prompts], after: [after.events_appended, after.sessions, after.prompts] })}`);
+            const after = await stats();
+            const counts = (s) => [s.events_appended, s.sessions, s.prompts];
+            check(JSON.stringify(counts(after)) === JSON.stringify(counts(before)),
+                `an ignored project was captured (events, sessions, prompts): ${counts(before)} -> ${counts(after)}`);
             const u = await mn(['config', 'set', 'ignore_projects', '']);
             check(u.code === 0, `mnemo config set: ${show(u)}`);
         });
@@ -409,6 +407,23 @@ async function main() {
             const l = await cl(['mcp', 'list'], { timeoutMs: 60000 });
             check(!/^mnemo:/m.test(l.stdout), `claude mcp list still shows mnemo: ${show(l)}`);
         });
+
+        // The plugin folder instead of install: its hooks and MCP server find the binary
+        // through bin/mnemo-exec ($MNEMO_BIN here, as nothing is installed).
+        if (pluginDir) {
+            await step('plugin (--plugin-dir): captured, recalled, MCP tool answers', async () => {
+                const plug = ['--plugin-dir', pluginDir];
+                const penv = { MNEMO_BIN: mnemo };
+                const before = await stats();
+                await session('E2E-P1', `note how the invoice queue retries in ${PLUGIN_NOTES}`, proj2, plug, penv);
+                check(readOr(path.join(proj2, PLUGIN_NOTES)).includes(PLUGIN_FACT), `the Write tool did not write ${PLUGIN_NOTES}`);
+                await drained(before, 3);
+                await session('E2E-P2', 'how often does the invoice queue retry?', proj2, plug, penv);
+                recalled('E2E-P2', PLUGIN_NOTES);
+            });
+        } else {
+            console.log('skip - plugin (--plugin-dir): E2E_PLUGIN_DIR is not set');
+        }
 
         await step('no sanitizer reports, no hook failures', async () => {
             const reports = fs.readdirSync(sanDir);
@@ -427,6 +442,7 @@ async function main() {
 
     if (!ok) {
         const logs = path.join(mnemoHome, 'logs');
+        if (!fs.existsSync(path.join(logs, 'hooks.log'))) console.log('==== hooks.log: none (no hook failed)');
         for (const f of fs.existsSync(logs) ? fs.readdirSync(logs) : []) {
             console.log(`==== ${path.join(logs, f)} (last 60 lines)`);
             console.log(readOr(path.join(logs, f)).split('\n').slice(-60).join('\n'));

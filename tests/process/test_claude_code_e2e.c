@@ -5,8 +5,9 @@
  * throwaway HOME, as a user would: `mnemo start`, `mnemo install claude --user`, a session whose
  * Write tool call is captured as an observation, a second session whose requests carry the
  * session-start index and the prompt's memories and whose model calls mnemo's MCP `search`
- * tool, `claude mcp list` showing mnemo connected, and `mnemo uninstall claude --user` giving
- * the user's settings back.
+ * tool, `claude mcp list` showing mnemo connected, a project named in ignore_projects left
+ * alone, `mnemo uninstall claude --user` giving the user's settings back, and then the same
+ * capture and recall through the plugin folder integrations/claude-code (--plugin-dir).
  *
  * The CLI is installed with `npm ci` into <build dir>/claude-code (next to the mnemo binary),
  * once: a later run whose lock file is unchanged reuses it. Without node or npm, or when the
@@ -62,7 +63,7 @@ static void test_claude_code_captures_injects_and_lists_mnemo(void **state)
     (void)state;
     struct tu_dir tmp;
     char log[400], src[PATH_MAX], dir[PATH_MAX], path[PATH_MAX + 64], why[PATH_MAX + 128];
-    char bin_env[PATH_MAX + 16];
+    char bin_env[PATH_MAX + 16], plugin_env[PATH_MAX + 32];
     const char *bin = tu_mnemo_bin();
 
     tu_dir_make(&tmp);
@@ -70,17 +71,27 @@ static void test_claude_code_captures_injects_and_lists_mnemo(void **state)
     size_t ne = 0;
     while (environ[ne] != NULL)
         ne++;
-    char **env = calloc(ne + 3, sizeof *env);
+    char **env = calloc(ne + 4, sizeof *env);
     assert_non_null(env);
     size_t k = 0;
     for (size_t i = 0; i < ne; i++)
         if (strncmp(environ[i], "MNEMO_BIN=", 10) != 0 &&
-            strncmp(environ[i], "MNEMO_HOOK_TIMEOUT_MS=", 22) != 0)
+            strncmp(environ[i], "MNEMO_HOOK_TIMEOUT_MS=", 22) != 0 &&
+            strncmp(environ[i], "E2E_PLUGIN_DIR=", 15) != 0)
             env[k++] = environ[i];
     snprintf(bin_env, sizeof bin_env, "MNEMO_BIN=%s", bin);
     env[k++] = bin_env;
     if (SANITIZED)
         env[k++] = (char *)"MNEMO_HOOK_TIMEOUT_MS=1500";
+    /* The plugin folder of this source tree. */
+    snprintf(path, sizeof path, "%s", __FILE__);
+    snprintf(src, sizeof src, "%s/../../integrations/claude-code", dirname(path));
+    char *plugin = realpath(src, NULL);
+    if (plugin == NULL)
+        fail_msg("no plugin folder '%s': %s", src, strerror(errno));
+    snprintf(plugin_env, sizeof plugin_env, "E2E_PLUGIN_DIR=%s", plugin);
+    free(plugin);
+    env[k++] = plugin_env;
     env[k] = NULL;
 
     char *node_v[] = {(char *)"node", (char *)"--version", NULL};
