@@ -18,6 +18,9 @@
 #include <sqlite3.h>
 
 #include "cli/cli.h"
+#include "cli/client.h"
+#include "service/worker.h"
+#include "util/config.h"
 #include "util/fs.h"
 
 #define HOME_MODE 0700
@@ -177,11 +180,69 @@ static void check_store(struct mnemo_cli *cli, struct doctor *d)
     mnemo__cli_store_close(cli, st);
 }
 
+/* The free-space floor the worker enforces (store.min_free_bytes), or its default. */
+static int64_t disk_floor(struct mnemo_cli *cli)
+{
+    struct mnemo_config *c = NULL;
+    int64_t floor = 0;
+    if (mnemo_config_load(cli->home, NULL, &c, NULL) == 0)
+        floor = mnemo_config_int(c, "store.min_free_bytes");
+    else if (mnemo_config_defaults(&c, NULL) == 0)
+        floor = mnemo_config_int(c, "store.min_free_bytes");
+    mnemo_config_free(c);
+    return floor;
+}
+
+/*
+ * The running worker's own view of its store, which doctor's fresh connection cannot see: a
+ * database file deleted under it, a disk below the floor it enforces, a stopped process. No
+ * line at all when no worker runs.
+ */
+static void check_worker(struct mnemo_cli *cli, struct doctor *d)
+{
+    pid_t pid = 0;
+    long status = 0;
+    json_t *j = NULL;
+    struct mnemo_err err;
+
+    if (mnemo_worker_running_pid(cli->home, &pid, NULL) != 0 || pid <= 0)
+        return;
+    mnemo_err_clear(&err);
+    int rc = mnemo__cli_worker_call(cli, "GET", "/v1/health", NULL, &status, &j, NULL, NULL, &err);
+    if (rc != 0) {
+        report(d, CHECK_FAIL,
+               "worker pid %ld holds the lock but its health did not answer: %s (stopped or "
+               "wedged? fix: mnemo restart)",
+               (long)pid, mnemo_err_text(&err, rc));
+        return;
+    }
+    const char *ws = json_string_value(json_object_get(j, "status"));
+    json_t *store = json_object_get(j, "store");
+    const char *ss = json_string_value(json_object_get(store, "status"));
+    const char *why = json_string_value(json_object_get(store, "error"));
+    if (why == NULL || why[0] == '\0')
+        why = json_string_value(json_object_get(store, "warning"));
+    if (ws == NULL || strcmp(ws, "ready") != 0) {
+        const char *e = json_string_value(json_object_get(j, "error"));
+        report(d, CHECK_FAIL, "worker pid %ld is %s%s%s", (long)pid, ws != NULL ? ws : "unknown",
+               e != NULL ? ": " : "", e != NULL ? e : "");
+    } else if (ss != NULL && strcmp(ss, "unhealthy") == 0) {
+        report(d, CHECK_FAIL, "worker pid %ld: store unhealthy: %s", (long)pid,
+               why != NULL ? why : "");
+    } else if (ss != NULL && strcmp(ss, "degraded") == 0) {
+        report(d, CHECK_WARN, "worker pid %ld: store degraded: %s", (long)pid,
+               why != NULL ? why : "");
+    } else {
+        report(d, CHECK_OK, "worker pid %ld ready", (long)pid);
+    }
+    json_decref(j);
+}
+
 /*
  * Free space on the home's file system. When the home does not exist yet, the nearest
  * existing parent tells where `mnemo init` would put it.
  */
-static void check_disk(const struct mnemo_cli *cli, struct doctor *d)
+static void check_disk(struct mnemo_cli *cli, struct doctor *d)
 {
     char path[MNEMO_CLI_PATH_MAX];
     char parent[MNEMO_CLI_PATH_MAX];
@@ -206,7 +267,15 @@ static void check_disk(const struct mnemo_cli *cli, struct doctor *d)
     double percent = total > 0 ? 100.0 * (double)avail / (double)total : 0.0;
     mnemo__cli_fmt_bytes(avail, avail_s, sizeof avail_s);
     mnemo__cli_fmt_bytes(total, total_s, sizeof total_s);
-    if (avail < DISK_LOW_BYTES || percent < DISK_LOW_PERCENT)
+    int64_t floor = disk_floor(cli);
+    if (floor > 0 && avail < floor) {
+        char floor_s[32];
+        mnemo__cli_fmt_bytes(floor, floor_s, sizeof floor_s);
+        report(d, CHECK_FAIL,
+               "disk full: %s free on %s, below the floor of %s (store.min_free_bytes): the "
+               "worker refuses writes (fix: free some space)",
+               avail_s, path, floor_s);
+    } else if (avail < DISK_LOW_BYTES || percent < DISK_LOW_PERCENT)
         report(d, CHECK_WARN, "disk %s free of %s (%.0f %%) on %s is low (fix: free some space)",
                avail_s, total_s, percent, path);
     else
@@ -237,6 +306,7 @@ int cmd_doctor(struct mnemo_cli *cli, const struct mnemo_cli_cmd *self, int argc
     /* The store checks need the files; disk and SQLite say useful things regardless. */
     if (check_home(cli, &d) && check_database(cli, &d))
         check_store(cli, &d);
+    check_worker(cli, &d);
     check_disk(cli, &d);
     check_sqlite(&d);
 

@@ -281,6 +281,7 @@ static void open_components(struct run *r)
     mnemo_memory_store_config(&sc, w->db_path, MNEMO_STORE_CREATE);
     sc.log = w->log;
     sc.checkpoint_threshold_bytes = cfg_int(w, "store.wal_threshold_bytes");
+    sc.min_free_bytes = cfg_int(w, "store.min_free_bytes");
     rc = mnemo_store_open(&sc, &w->st, &err);
     if (rc != 0) {
         w->st = NULL;

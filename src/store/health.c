@@ -182,6 +182,8 @@ int mnemo_store_health(struct mnemo_store *st, int force, struct mnemo_store_hea
         now - st->cached_mono_ns < st->cfg.health_ttl_ms * MNEMO_NS_PER_MS) {
         *out = st->cached;
         out->from_cache = 1;
+        /* A deleted database file or a full disk must not hide behind the cache. */
+        mnemo__space_health(st, out);
         pthread_mutex_unlock(&st->health_mu);
         return 0;
     }
@@ -199,6 +201,7 @@ int mnemo_store_health(struct mnemo_store *st, int force, struct mnemo_store_hea
     pthread_mutex_unlock(&st->state_mu);
     h.schema_version = st->schema_version;
     mnemo_store_health_classify(&h);
+    mnemo__space_health(st, &h);
     st->cached = h;
     st->have_cached = 1;
     st->cached_mono_ns = mnemo_clock_mono_ns();

@@ -113,8 +113,8 @@ static int config_check(const struct mnemo_store_config *c, struct mnemo_err *er
     else if (c->checkpoint_interval_ms <= 0 || c->checkpoint_threshold_bytes <= 0 ||
              c->checkpoint_busy_timeout_ms <= 0 || c->checkpoint_poll_ms <= 0)
         bad = "checkpoint settings";
-    else if (c->health_ttl_ms < 0 || c->slow_op_ms < 0)
-        bad = "health_ttl_ms/slow_op_ms";
+    else if (c->health_ttl_ms < 0 || c->slow_op_ms < 0 || c->min_free_bytes < 0)
+        bad = "health_ttl_ms/slow_op_ms/min_free_bytes";
     else if (c->n_migrations < 0 || (c->n_migrations > 0 && !c->migrations))
         bad = "migrations";
     if (bad)
@@ -190,6 +190,7 @@ static int init_sync(struct mnemo_store *st)
     pthread_mutex_init(&st->thr_mu, NULL);
     pthread_mutex_init(&st->health_mu, NULL);
     pthread_mutex_init(&st->metrics_mu, NULL);
+    pthread_mutex_init(&st->space_mu, NULL);
     return 0;
 }
 
@@ -204,6 +205,7 @@ static void destroy_sync(struct mnemo_store *st)
     pthread_mutex_destroy(&st->thr_mu);
     pthread_mutex_destroy(&st->health_mu);
     pthread_mutex_destroy(&st->metrics_mu);
+    pthread_mutex_destroy(&st->space_mu);
 }
 
 static void free_store(struct mnemo_store *st)
@@ -290,6 +292,7 @@ int mnemo_store_open(const struct mnemo_store_config *cfg, struct mnemo_store **
                           mnemo_deadline_in_ms(MNEMO_STORE_TIMEOUT_DEFAULT_MS), &first, err);
     if (rc != 0)
         goto fail;
+    mnemo__space_remember_file(st);
     mnemo__conn_begin_op(first, "migrate", mnemo_clock_mono_ns(),
                          mnemo_deadline_in_ms(MNEMO_STORE_TIMEOUT_SLOW_MS));
     rc = mnemo__migrate(st, first, cfg->migrations, cfg->n_migrations, err);

@@ -93,6 +93,14 @@ struct mnemo_store_config {
      * and the PASSIVE pass before it has already copied what it could. */
     int checkpoint_busy_timeout_ms;
 
+    /*
+     * Write transactions are refused with MNEMO_ENOSPC while the database's file system has
+     * less than this many bytes available (store/space.h), so a full disk leaves room for the
+     * checkpoint and the deletes that recover from it. Default 0 (no floor); the worker sets
+     * it from the config key store.min_free_bytes.
+     */
+    int64_t min_free_bytes;
+
     int64_t health_ttl_ms; /* health cache lifetime; default 5000 */
     int64_t slow_op_ms;    /* slow-operation log threshold; default 100 */
 

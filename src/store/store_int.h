@@ -3,14 +3,16 @@
  *
  * Only the store's own .c files include this. Locking order (never take an earlier lock while
  * holding a later one): write_lock -> ckpt_lock -> health_mu -> pool_mu -> state_mu ->
- * metrics_mu.
+ * metrics_mu; space_mu is a leaf (nothing is taken while it is held).
  */
 #ifndef MNEMO_STORE_STORE_INT_H
 #define MNEMO_STORE_STORE_INT_H
 
 #include <pthread.h>
 #include <stdint.h>
+#include <sys/types.h>
 
+#include "store/space.h"
 #include "store/store.h"
 
 /* Why a busy handler stopped waiting, so the error can say which limit ran out. */
@@ -125,6 +127,14 @@ struct mnemo_store {
     /* Latency metrics, under metrics_mu. */
     pthread_mutex_t metrics_mu;
     struct mnemo__ring ring;
+
+    /* Free-space floor and file identity (space.c), under space_mu, a leaf lock. */
+    pthread_mutex_t space_mu;
+    struct mnemo_store_space space;
+    int64_t space_checked_ns; /* monotonic; 0 = never checked */
+    dev_t file_dev;           /* the database file the store opened */
+    ino_t file_ino;
+    int have_file_id;
 };
 
 /* conn.c: the connect routine. busy_timeout_ms is the new connection's lock-wait limit and
@@ -183,6 +193,13 @@ int mnemo__checkpoint_final(struct mnemo_store *st, int64_t timeout_ms);
 
 /* health.c: records an operation's latency and logs it when slow. */
 void mnemo__store_op_done(struct mnemo_store *st, const char *op, int64_t start_ns, int rc);
+
+/* space.c: remembers which file the store opened (device and inode), for the write guard. */
+void mnemo__space_remember_file(struct mnemo_store *st);
+
+/* space.c: folds the space state into a health snapshot after classification: a deleted or
+ * replaced database file makes it unhealthy, a disk below the floor degraded. */
+void mnemo__space_health(struct mnemo_store *st, struct mnemo_store_health *h);
 
 /* health.c: closes the probe connection. */
 void mnemo__health_close(struct mnemo_store *st);

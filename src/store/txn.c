@@ -88,8 +88,12 @@ int mnemo_store_write(struct mnemo_store *st, const char *op_name, int64_t timeo
 {
     int64_t start = mnemo_clock_mono_ns();
     int64_t deadline = mnemo_deadline_in_ms(timeout_ms);
-    int rc;
+    int rc = mnemo_store_space_check(st, err);
 
+    if (rc != 0) {
+        mnemo__store_op_done(st, op_name, start, rc);
+        return rc;
+    }
     /* One writer at a time inside this process: writers queue here, in memory, instead of
      * each holding a pooled connection while spinning on SQLite's file lock. */
     if (mnemo__tlock_acquire(&st->write_lock, deadline) != 0) {

@@ -103,6 +103,8 @@ static const struct mnemo_config_key keys[] = {
      "observations rescored per transaction by the importance recalculation"},
     {"scoring.interval_s", MNEMO_CONFIG_INT, "3600", 60, 7 * DAY_S, 0,
      "seconds between importance recalculations"},
+    {"store.min_free_bytes", MNEMO_CONFIG_INT, "33554432", 0, 1024 * GIB, 0,
+     "the worker refuses writes while the disk has less free, in bytes (0 = no floor)"},
     {"store.wal_threshold_bytes", MNEMO_CONFIG_INT, "4194304", 64 * KIB, 4 * GIB, 0,
      "WAL size that triggers a TRUNCATE checkpoint, in bytes"},
     {"tcp.listen", MNEMO_CONFIG_STRING, "127.0.0.1:37777", 0, 0, 0,
