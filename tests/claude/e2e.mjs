@@ -12,7 +12,9 @@
 //   4. with the project named in the config key ignore_projects, a session gets no context and
 //      leaves nothing behind;
 //   5. `mnemo uninstall claude --user` restores the user's settings and `claude mcp list` no
-//      longer shows mnemo.
+//      longer shows mnemo;
+//   6. with the worker stopped, the plugin folder (E2E_PLUGIN_DIR, loaded with --plugin-dir):
+//      its first hook starts the worker, and capture and recall work as in 1 and 2.
 // Every step has a timeout; on failure it prints the worker log, the hook log, the fake API's
 // request log and the CLI's output, and exits 1. "E2E OK" on the last line means it passed.
 //
@@ -409,13 +411,20 @@ async function main() {
         });
 
         // The plugin folder instead of install: its hooks and MCP server find the binary
-        // through bin/mnemo-exec ($MNEMO_BIN here, as nothing is installed).
+        // through bin/mnemo-exec ($MNEMO_BIN here, as nothing is installed). No worker runs:
+        // the first hook starts one, which must be up before the session's tool call.
         if (pluginDir) {
-            await step('plugin (--plugin-dir): captured, recalled, MCP tool answers', async () => {
+            await step('plugin (--plugin-dir), worker started by a hook: captured, recalled, MCP tool answers', async () => {
+                const r = await mn(['stop']);
+                check(r.code === 0, `mnemo stop: ${show(r)}`);
+                check(!fs.existsSync(sock) || !(await workerCall(sock, 'GET', '/v1/health').catch(() => null)),
+                    'the worker still answers after mnemo stop');
                 const plug = ['--plugin-dir', pluginDir];
                 const penv = { MNEMO_BIN: mnemo };
-                const before = await stats();
+                const before = { events_appended: 0 }; // a new worker counts from 0
                 await session('E2E-P1', `note how the invoice queue retries in ${PLUGIN_NOTES}`, proj2, plug, penv);
+                check(readOr(path.join(mnemoHome, 'logs', 'hooks.log'), '').includes('autostart: launched'),
+                    'no hook started the worker');
                 check(readOr(path.join(proj2, PLUGIN_NOTES)).includes(PLUGIN_FACT), `the Write tool did not write ${PLUGIN_NOTES}`);
                 await drained(before, 3);
                 await session('E2E-P2', 'how often does the invoice queue retry?', proj2, plug, penv);
@@ -428,7 +437,11 @@ async function main() {
         await step('no sanitizer reports, no hook failures', async () => {
             const reports = fs.readdirSync(sanDir);
             check(reports.length === 0, `sanitizer reports:\n${reports.map((f) => readOr(path.join(sanDir, f))).join('\n')}`);
-            const warn = readOr(path.join(mnemoHome, 'logs', 'hooks.log'), '').split('\n').filter((l) => l.includes('level=warn'));
+            // The hook that started the worker could not also use it: that one line is expected.
+            const lines = readOr(path.join(mnemoHome, 'logs', 'hooks.log'), '').split('\n');
+            const starters = lines.filter((l) => l.includes('autostart: launched')).map((l) => l.match(/ pid=\d+ /)?.[0]);
+            const warn = lines.filter((l) => l.includes('level=warn') &&
+                !(l.includes('rc=MNEMO_ECLOSED') && starters.includes(l.match(/ pid=\d+ /)?.[0])));
             check(warn.length === 0, `hooks failed:\n${warn.join('\n')}`);
             check(api.unexpected.length === 0, `unexpected API requests:\n${describeRequests(api.unexpected)}`);
         });

@@ -6,8 +6,9 @@
  * Write tool call is captured as an observation, a second session whose requests carry the
  * session-start index and the prompt's memories and whose model calls mnemo's MCP `search`
  * tool, `claude mcp list` showing mnemo connected, a project named in ignore_projects left
- * alone, `mnemo uninstall claude --user` giving the user's settings back, and then the same
- * capture and recall through the plugin folder integrations/claude-code (--plugin-dir).
+ * alone, `mnemo uninstall claude --user` giving the user's settings back, and then, with the
+ * worker stopped, the same capture and recall through the plugin folder
+ * integrations/claude-code (--plugin-dir), whose first hook starts the worker.
  *
  * The CLI is installed with `npm ci` into <build dir>/claude-code (next to the mnemo binary),
  * once: a later run whose lock file is unchanged reuses it. Without node or npm, or when the
