@@ -174,4 +174,12 @@ int route_context_session_start(void *ctx, const struct mnemo_http_req *req,
                                 struct mnemo_http_resp *resp);
 int route_context_prompt(void *ctx, const struct mnemo_http_req *req, struct mnemo_http_resp *resp);
 
+/* The dashboard's read routes (routes_dashboard.c; the page and assets are in dashboard.h). */
+int route_dashboard_timeline(void *ctx, const struct mnemo_http_req *req,
+                             struct mnemo_http_resp *resp);
+int route_dashboard_projects(void *ctx, const struct mnemo_http_req *req,
+                             struct mnemo_http_resp *resp);
+int route_dashboard_health(void *ctx, const struct mnemo_http_req *req,
+                           struct mnemo_http_resp *resp);
+
 #endif

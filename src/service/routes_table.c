@@ -3,6 +3,7 @@
  * flags. health and version are public and answer before the store is ready; every other route
  * needs the token over TCP and a ready worker.
  */
+#include "service/dashboard.h"
 #include "service/routes.h"
 #include "service/routes_hooks.h"
 #include "service/routes_int.h"
@@ -48,6 +49,11 @@ static const struct mnemo_http_route routes[] = {
     {"GET", "/v1/selfcheck", route_selfcheck_get, READY},
     {"GET", "/v1/stream", NULL, READY | MNEMO_HTTP_SSE},
     {"GET", "/metrics", route_metrics_get, READY},
+    {"GET", "/", route_dashboard_index, MNEMO_HTTP_PUBLIC},
+    {"GET", "/assets/{name}", route_dashboard_asset, MNEMO_HTTP_PUBLIC},
+    {"GET", "/v1/dashboard/timeline", route_dashboard_timeline, READY},
+    {"GET", "/v1/dashboard/projects", route_dashboard_projects, READY},
+    {"GET", "/v1/dashboard/health", route_dashboard_health, READY},
 };
 
 const struct mnemo_http_route *mnemo_routes(size_t *n)

@@ -25,6 +25,7 @@
 #include "search/hybrid.h"
 #include "service/capture.h"
 #include "service/daemon.h"
+#include "service/dashboard.h"
 #include "service/maint.h"
 #include "service/routes.h"
 #include "util/clock.h"
@@ -328,6 +329,10 @@ static void open_components(struct run *r)
         set_error(w, "maintenance", &err, rc);
         return;
     }
+    /* The dashboard's health history; without it only the charts are empty. */
+    if (mnemo_dashboard_hist_start(w, &err) != 0)
+        mnemo_log_write(w->log, MNEMO_LOG_WARN, "no dashboard history", "error=%s",
+                        mnemo_log_quote(q, sizeof q, err.msg));
     w->ready_ms = (mnemo_clock_mono_ns() - w->started_mono_ns) / MNEMO_NS_PER_MS;
     atomic_store(&w->status, MNEMO_WORKER_READY);
     mnemo_log_write(w->log, MNEMO_LOG_INFO, "worker ready", "db=%s ready_ms=%lld",
@@ -491,6 +496,7 @@ static void shutdown_worker(struct run *r)
 
     atomic_store(&w->status, MNEMO_WORKER_STOPPING);
     int64_t t0 = mnemo_clock_mono_ns();
+    mnemo_dashboard_hist_stop(); /* it reads the store and maintenance stopped below */
     mnemo_maint_detach_http(w->maint);
     mnemo_capture_detach_http(w->capture);
     /* Handlers still running may read w->http (to publish); it stays valid until the server

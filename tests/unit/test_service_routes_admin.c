@@ -245,6 +245,11 @@ static void test_routes_table_flags_order_and_coverage(void **state)
         {"GET", "/v1/stream"},
         {"GET", "/metrics"},
         {"POST", "/v1/hooks/{event}"},
+        {"GET", "/"},
+        {"GET", "/assets/{name}"},
+        {"GET", "/v1/dashboard/timeline"},
+        {"GET", "/v1/dashboard/projects"},
+        {"GET", "/v1/dashboard/health"},
     };
     size_t n = 0;
     const struct mnemo_http_route *r = mnemo_routes(&n);
@@ -253,6 +258,8 @@ static void test_routes_table_flags_order_and_coverage(void **state)
     for (size_t i = 0; i < n; i++) {
         int public =
             strcmp(r[i].pattern, "/v1/health") == 0 || strcmp(r[i].pattern, "/v1/version") == 0;
+        /* The dashboard's page and assets hold no secret (its API calls carry the cookie). */
+        public |= strcmp(r[i].pattern, "/") == 0 || strcmp(r[i].pattern, "/assets/{name}") == 0;
         assert_int_equal((r[i].flags & MNEMO_HTTP_PUBLIC) != 0, public);
         assert_int_equal((r[i].flags & MNEMO_HTTP_NEEDS_READY) != 0, !public);
         int sse = strcmp(r[i].pattern, "/v1/stream") == 0;
