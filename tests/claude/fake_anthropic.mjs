@@ -1,8 +1,8 @@
 // fake_anthropic.mjs - a small scripted stand-in for the Anthropic Messages API, on loopback.
 //
 // Claude Code 2.1.332 in print mode only calls streaming `POST /v1/messages?beta=true` when
-// ANTHROPIC_BASE_URL points here (see ../../../shared/reference/agents-and-peers.md, "Observed
-// behaviour of the real Claude Code CLI"), but this server also answers non-streaming calls
+// ANTHROPIC_BASE_URL points here (as observed, with DISABLE_TELEMETRY, DISABLE_AUTOUPDATER and
+// CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC set), but this server also answers non-streaming calls
 // and `POST /v1/messages/count_tokens`, so a newer CLI that makes them still gets sensible
 // answers. Anything else is answered 404 in the API's error shape and recorded as unexpected.
 //
