@@ -80,6 +80,24 @@ static const struct mnemo_cli_cmd commands[] = {
         "  --project P     this project (default: $MNEMO_PROJECT, else the git top level)\n",
     },
     {
+        "dashboard",
+        cmd_dashboard,
+        "mnemo dashboard [--no-open]",
+        "print the dashboard's address (with its token) and open it in the browser",
+        "Prints http://127.0.0.1:37777/?token=... (the address of tcp.listen with the token of\n"
+        "$MNEMO_HOME/token) and opens it with xdg-open when a display is available. The worker\n"
+        "trades the token for a cookie and drops it from the address bar. The worker must be\n"
+        "running (`mnemo start`) with its TCP listener on (tcp.listen is not off).\n"
+        "\n"
+        "The dashboard shows the timeline of observations, prompts and summaries (live), search\n"
+        "with score explanations, each observation (edit, archive, delete, feedback, related),\n"
+        "health charts (WAL, checkpoints, store P95, queue, maintenance, embedder, LLM budget)\n"
+        "and per-project statistics, and runs maintenance, checkpoints and exports.\n"
+        "\n"
+        "options:\n"
+        "  --no-open   only print the address\n",
+    },
+    {
         "db",
         cmd_db,
         "mnemo db <check|checkpoint|optimize|stats> [<options>]",
