@@ -333,7 +333,7 @@ int mnemo__conn_open(struct mnemo_store *st, int create, int busy_timeout_ms, in
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
     if (create)
         flags |= SQLITE_OPEN_CREATE;
-    int src = sqlite3_open_v2(st->path, &c->db, flags, NULL);
+    int src = sqlite3_open_v2(st->path, &c->db, flags, st->cfg.vfs);
     if (src != SQLITE_OK) {
         if (!c->db) {
             rc = mnemo_err_set(err, MNEMO_ENOMEM, "out of memory opening '%s'", st->path);

@@ -108,6 +108,11 @@ struct mnemo_store_config {
     int n_migrations;
 
     struct mnemo_log *log; /* borrowed for the store's lifetime; NULL discards logs */
+
+    /* Name of a registered sqlite3_vfs every connection opens with (borrowed for the store's
+     * lifetime); NULL (the default) is SQLite's default VFS. The fault-injection tests use it
+     * (tests/torture/vfs_fault.h). */
+    const char *vfs;
 };
 
 /* Fills cfg with the defaults above (path, migrations and log NULL). */
