@@ -30,7 +30,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // A screenshot for the README: without passing toasts or a hover left by the last click.
 async function shot(page, name, full) {
-  await page.evaluate(() => document.querySelectorAll(".toast").forEach((t) => t.remove()));
+  await page.evaluate(() => { document.querySelectorAll(".toast").forEach((t) => t.remove()); window.scrollTo(0, 0); });
   await page.mouse.move(1, 850);
   await page.screenshot({ path: path.join(SHOTS, name + ".png"), fullPage: !!full });
 }
