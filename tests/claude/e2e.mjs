@@ -297,7 +297,9 @@ async function main() {
         check(mem, `${marker}'s first request holds no <mnemo-memory> (UserPromptSubmit) block`);
         check(mem[0].includes(file), `the prompt's memories do not name ${file}: ${mem[0]}`);
         const tool = scripts[marker].tool.name;
-        check(first.includes(tool), `the model was not told about mnemo's MCP tool ${tool}`);
+        const prefix = tool.slice(0, -'search'.length);
+        for (const t of ['search', 'timeline', 'get_observations', 'save_memory', 'memory_admin'])
+            check(first.includes(`${prefix}${t}`), `the model was not told about mnemo's MCP tool ${prefix}${t}`);
         const result = toolResultText(seen[marker].find(lastIsToolResult));
         if (VERBOSE) console.log(`${ctx[0]}\n${mem[0]}\n${tool} -> ${result}`);
         check(result.includes(file), `${tool} answered without ${file}: ${result.slice(0, 2000)}`);
