@@ -22,6 +22,10 @@ SAN_CC ?= clang
 # Sanitizer builds keep assertions on (Debug) but optimize a little so timing tests stay
 # meaningful.
 SAN_CMAKE_FLAGS := -DCMAKE_C_COMPILER=$(SAN_CC) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS_DEBUG="-g -O1"
+# The ASan build also builds the fuzzers (fuzz/, clang's libFuzzer): its ctest run replays
+# each fuzz/corpus/<target> and fuzzes it for MNEMO_FUZZ_SECONDS (60 by default) as the tests
+# fuzz_<target> (label fuzz).
+ASAN_FUZZ_FLAGS := -DMNEMO_FUZZ=ON
 
 # Any sanitizer report fails the test that triggered it.
 ASAN_ENV := ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:print_stacktrace=1:strict_string_checks=1 \
@@ -59,7 +63,7 @@ define run_tests_tsan
 endef
 
 define run_tests_asan
-	cmake -S . -B build-asan $(SAN_CMAKE_FLAGS) -DMNEMO_SANITIZE=address,undefined
+	cmake -S . -B build-asan $(SAN_CMAKE_FLAGS) -DMNEMO_SANITIZE=address,undefined $(ASAN_FUZZ_FLAGS)
 	cmake --build build-asan -j$(JOBS)
 	$(ASAN_ENV) ctest --test-dir build-asan --output-on-failure
 endef
@@ -137,3 +141,26 @@ uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/mnemo $(DESTDIR)$(PREFIX)/share/man/man1/mnemo.1
 	rm -rf $(MNEMO_PLUGIN_DIR)
 	rmdir $(DESTDIR)$(PREFIX)/share/mnemo 2>/dev/null || true
+
+# make fuzz [FUZZ_TARGETS="mcp redact"] [MNEMO_FUZZ_SECONDS=3600] [FUZZ_RUNS=10000000]: the long
+# fuzzing run, one target at a time in build-fuzz/ (libFuzzer with ASan+UBSan), each until
+# MNEMO_FUZZ_SECONDS pass or FUZZ_RUNS inputs ran. New interesting inputs are written into
+# fuzz/corpus/<target> (review and commit them); a crash stops the run and leaves its input in
+# build-fuzz/fuzz-artifacts/ (turn it into a regression test: tests/unit/test_fuzz_regressions.c).
+FUZZ_TARGETS ?= adapter config fts_query http_json import llm_reply mcp redact
+MNEMO_FUZZ_SECONDS ?= 3600
+FUZZ_RUNS ?= 10000000
+
+.PHONY: fuzz
+
+fuzz: deps
+	cmake -S . -B build-fuzz $(SAN_CMAKE_FLAGS) -DMNEMO_SANITIZE=address,undefined $(ASAN_FUZZ_FLAGS)
+	cmake --build build-fuzz -j$(JOBS)
+	mkdir -p build-fuzz/fuzz-artifacts
+	for t in $(FUZZ_TARGETS); do \
+		dict=; if [[ -f fuzz/dict/$$t.dict ]]; then dict=-dict=fuzz/dict/$$t.dict; fi; \
+		echo "== fuzz_$$t: $(MNEMO_FUZZ_SECONDS) s or $(FUZZ_RUNS) runs"; \
+		$(ASAN_ENV) build-fuzz/fuzz/fuzz_$$t $$dict -timeout=10 -rss_limit_mb=2560 \
+			-malloc_limit_mb=2560 -print_final_stats=1 -max_total_time=$(MNEMO_FUZZ_SECONDS) \
+			-runs=$(FUZZ_RUNS) -artifact_prefix=build-fuzz/fuzz-artifacts/$$t- fuzz/corpus/$$t; \
+	done
