@@ -2,7 +2,9 @@
  * test_cli_dashboard.c - `mnemo dashboard` against a real worker: it refuses clearly when no
  * worker runs or TCP is off, prints the tokenized address that the worker trades for the
  * cookie, and starts xdg-open (a stand-in on PATH) only with a display and without --no-open,
- * detached with its standard streams on /dev/null.
+ * detached with its standard streams on /dev/null. The address it prints works end to end: the
+ * cookie, the page and its CSP, a 304 for an asset whose ETag the client has, and a 403 for a
+ * foreign Host.
  */
 #include "worker_procs.h"
 
@@ -181,6 +183,27 @@ static void test_dashboard_prints_and_opens_the_tokenized_address(void **state)
     cu_expect_contains(body, "/assets/app.js");
     cu_expect_contains(hdrs, "frame-ancestors 'none'");
     free(hdrs);
+    free(body);
+    /* A foreign Host (DNS rebinding) gets nothing, not even the public page. */
+    char host[96];
+    snprintf(host, sizeof host, "Host: evil.example:%d", port);
+    assert_int_equal(get(url, host, &hdrs, &body), 403);
+    free(hdrs);
+    free(body);
+    /* Assets revalidate: the ETag comes back as a 304 without a body. */
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/assets/app.js", port);
+    assert_int_equal(get(url, NULL, &hdrs, &body), 200);
+    cu_expect_contains(hdrs, "text/javascript");
+    const char *et = strstr(hdrs, "ETag: ");
+    assert_non_null(et);
+    char inm[96];
+    snprintf(inm, sizeof inm, "If-None-Match: %.*s", (int)strcspn(et + 6, "\r\n"), et + 6);
+    free(body);
+    char *hdrs2 = NULL;
+    assert_int_equal(get(url, inm, &hdrs2, &body), 304);
+    assert_string_equal(body, "");
+    free(hdrs);
+    free(hdrs2);
     free(body);
     snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/dashboard/health", port);
     assert_int_equal(get(url, NULL, &hdrs, &body), 401);
