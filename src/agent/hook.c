@@ -357,8 +357,10 @@ int mnemo_hook_run(const struct mnemo_hook_run *run)
     const char *cwd = rc == 0 ? in.cwd : NULL;
     if (rc == 0 && (cwd == NULL || cwd[0] == '\0'))
         cwd = getcwd(cwd_buf, sizeof cwd_buf);
-    int skip = rc == 0 && cwd != NULL &&
-               (mnemo_hook_ignored(cwd) || (have_home && ignored_by_config(home, cwd)));
+    int skip =
+        rc == 0 &&
+        ((in.event == MNEMO_HOOK_POST_TOOL_USE && mnemo_hook_own_tool(in.tool_name)) ||
+         (cwd != NULL && (mnemo_hook_ignored(cwd) || (have_home && ignored_by_config(home, cwd)))));
 
     if (rc == 0 && !skip) {
         if (!have_home)

@@ -17,6 +17,8 @@
  *   ignore_projects (config key, also   projects whose hooks are no-ops, named in
  *   MNEMO_IGNORE_PROJECTS)              $MNEMO_HOME/config.json: see
  *                                       mnemo_hook_ignored_project
+ *
+ * A post-tool-use of mnemo's own MCP tools (mnemo_hook_own_tool) is a no-op as well.
  *   MNEMO_HOOK_TIMEOUT_MS=N             the total deadline of every event, in ms (1..60000)
  *   MNEMO_AUTOSTART=0                   never start a worker (also the config key autostart,
  *                                       when the config table has it)
@@ -111,6 +113,14 @@ int mnemo_hook_ignored_project(const char *dir, const char *list, const char *ho
                                const char *project);
 
 /*
+ * True when tool_name (may be NULL) is one of mnemo's own MCP tools as the agent names it
+ * (mcp__mnemo__search, or mcp__plugin_mnemo_mnemo__search from the plugin folder). The runner
+ * does not capture their post-tool-use: the answers are memories already stored, and an
+ * extractor that read them (the LLM one) would store them again with every recall.
+ */
+int mnemo_hook_own_tool(const char *tool_name);
+
+/*
  * The last user text and last assistant text of a Claude Code transcript (JSON Lines: objects
  * with "type":"user"|"assistant" and "message":{"content": a string or [{type:"text",text}]}),
  * reading at most its last MNEMO_HOOK_TRANSCRIPT_TAIL bytes and stopping at deadline_ns. *user
@@ -136,5 +146,16 @@ void mnemo_hook_log(const char *home, enum mnemo_hook_event event, enum mnemo_ag
  * MNEMO_EACCES when autostart is off, or an error of the stamp or fork.
  */
 int mnemo_hook_autostart(const char *home, struct mnemo_err *err);
+
+/*
+ * The whole `mnemo hook <event> [--agent A]` command: argv[0] is "hook". Parses the arguments
+ * and runs the hook (mnemo_hook_run) from start_ns (mnemo_hook_process_start_ns(), taken as
+ * early as the caller can). A misconfigured hook (bad option, unknown event or agent, missing
+ * or extra argument) says so on stderr and in the hook log, prints nothing on stdout and still
+ * returns 0: a typo in an agent's settings never blocks a prompt. Does not handle --help (the
+ * caller prints the help it owns). Always returns 0, the exit status of a hook. Ignores SIGPIPE
+ * for the rest of the process.
+ */
+int mnemo_hook_main(int argc, char **argv, int64_t start_ns);
 
 #endif

@@ -1,7 +1,8 @@
 /*
- * hook_ignore.c - the config list of projects whose hooks do nothing (hook.h, config key
- * ignore_projects): a user who cannot or will not put a .mnemo-ignore file into a repository
- * (a client's code, a shared checkout) names it once in config.json instead.
+ * hook_ignore.c - what hooks leave alone: the config list of projects whose hooks do nothing
+ * (hook.h, config key ignore_projects: a user who cannot or will not put a .mnemo-ignore file
+ * into a repository, a client's code or a shared checkout, names it once in config.json
+ * instead), and calls of mnemo's own MCP tools.
  *
  * Matching reads the file system only (realpath and the .git lookup), like the .mnemo-ignore
  * walk: the hook has milliseconds and must not ask the worker whether to talk to it.
@@ -121,5 +122,18 @@ int mnemo_hook_ignored_project(const char *dir, const char *list, const char *ho
             break;
         p = end + 1;
     }
+    return 0;
+}
+
+int mnemo_hook_own_tool(const char *tool_name)
+{
+    /* mcp__<server>__<tool>: the server installed as "mnemo", or the plugin's server "mnemo"
+     * of plugin "mnemo" (Claude Code names plugin servers plugin_<plugin>_<server>). */
+    static const char *const prefixes[] = {"mcp__mnemo__", "mcp__plugin_mnemo_mnemo__"};
+    if (tool_name == NULL)
+        return 0;
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
+        if (strncmp(tool_name, prefixes[i], strlen(prefixes[i])) == 0)
+            return 1;
     return 0;
 }

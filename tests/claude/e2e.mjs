@@ -374,8 +374,15 @@ async function main() {
         });
 
         await step('session 2: the memory reaches the model; the MCP search tool answers', async () => {
+            const before = await stats();
             await session('E2E-S2', 'which port does the staging database use?', proj);
             recalled('E2E-S2', NOTES);
+            // Stop and SessionEnd only: the call of mnemo's own tool is not captured (its answer
+            // is memories already stored), and it came before Stop, so it would be in by now.
+            await drained(before, 2);
+            const after = await stats();
+            check(after.events_appended === before.events_appended + 2,
+                `session 2 appended ${after.events_appended - before.events_appended} events, not 2 (Stop, SessionEnd)`);
         });
 
         await step('claude mcp list: mnemo connected', async () => {

@@ -2,7 +2,8 @@
  * test_agent_hook_ignore.c - the per-project opt-out by configuration (config key
  * ignore_projects): which directories a list names (paths, ~/ paths, symbolic links, project
  * folder names, the MNEMO_PROJECT override), and that the hook runner then never contacts the
- * worker for them while it still answers the agent.
+ * worker for them while it still answers the agent; and the same for calls of mnemo's own MCP
+ * tools, whose answers are memories already stored.
  */
 #include "testutil.h"
 
@@ -137,17 +138,18 @@ static void test_hook_ignore_list_names_projects_by_folder_or_override(void **st
     assert_false(mnemo_hook_ignored_project(f->other, "client", NULL, "client-x"));
 }
 
-/* Runs the hook for post-tool-use with a payload whose cwd is dir; returns what it printed. */
-static void run_hook(struct fx *f, const char *dir, char *out, size_t size)
+/* Runs the hook for post-tool-use of tool with a payload whose cwd is dir; returns what it
+ * printed. */
+static void run_tool_hook(struct fx *f, const char *dir, const char *tool, char *out, size_t size)
 {
     char in_path[400], out_path[400], payload[1200];
     tu_path(&f->dir, "stdin.json", in_path, sizeof in_path);
     tu_path(&f->dir, "stdout.txt", out_path, sizeof out_path);
     int n = snprintf(payload, sizeof payload,
                      "{\"session_id\":\"s1\",\"cwd\":\"%s\",\"hook_event_name\":\"PostToolUse\","
-                     "\"tool_name\":\"Bash\",\"tool_input\":{\"command\":\"true\"},"
+                     "\"tool_name\":\"%s\",\"tool_input\":{\"command\":\"true\"},"
                      "\"tool_response\":{\"stdout\":\"\"}}",
-                     dir);
+                     dir, tool);
     tu_file_write(in_path, payload, (size_t)n);
     int in = open(in_path, O_RDONLY);
     int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -160,6 +162,11 @@ static void run_hook(struct fx *f, const char *dir, char *out, size_t size)
     char *text = tu_file_read(out_path, size - 1, NULL);
     snprintf(out, size, "%s", text != NULL ? text : "");
     free(text);
+}
+
+static void run_hook(struct fx *f, const char *dir, char *out, size_t size)
+{
+    run_tool_hook(f, dir, "Bash", out, size);
 }
 
 static void test_hook_runner_skips_a_project_the_config_ignores(void **state)
@@ -201,6 +208,42 @@ static void test_hook_runner_skips_a_project_the_config_ignores(void **state)
     assert_true(tu_file_size(log) > 0);
 }
 
+static void test_hook_own_mcp_tools_are_recognised_by_name(void **state)
+{
+    (void)state;
+    assert_true(mnemo_hook_own_tool("mcp__mnemo__search"));
+    assert_true(mnemo_hook_own_tool("mcp__mnemo__save_memory"));
+    assert_true(mnemo_hook_own_tool("mcp__plugin_mnemo_mnemo__timeline"));
+    assert_false(mnemo_hook_own_tool("mcp__mnemonic__search"));
+    assert_false(mnemo_hook_own_tool("mcp__tools__echo"));
+    assert_false(mnemo_hook_own_tool("mcp__plugin_other_mnemo__search"));
+    assert_false(mnemo_hook_own_tool("Bash"));
+    assert_false(mnemo_hook_own_tool("mnemo"));
+    assert_false(mnemo_hook_own_tool(""));
+    assert_false(mnemo_hook_own_tool(NULL));
+}
+
+static void test_hook_runner_does_not_capture_its_own_mcp_tools(void **state)
+{
+    struct fx *f = *state;
+    char mhome[400], log[500], out[256];
+
+    tu_path(&f->dir, "mnemo-home", mhome, sizeof mhome);
+    make_dir(mhome);
+    snprintf(log, sizeof log, "%s/logs/" MNEMO_HOOK_LOG_NAME, mhome);
+    setenv("MNEMO_HOME", mhome, 1);
+    setenv("MNEMO_AUTOSTART", "0", 1);
+
+    /* No worker listens: only a hook that tries to send logs a failure. */
+    run_tool_hook(f, f->repo, "mcp__mnemo__search", out, sizeof out);
+    assert_string_equal(out, "");
+    run_tool_hook(f, f->repo, "mcp__plugin_mnemo_mnemo__get_observations", out, sizeof out);
+    assert_int_equal(tu_file_size(log), -1);
+    run_tool_hook(f, f->repo, "mcp__github__search", out, sizeof out);
+    assert_string_equal(out, "");
+    assert_true(tu_file_size(log) > 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -211,6 +254,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_hook_ignore_list_names_projects_by_folder_or_override,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_hook_runner_skips_a_project_the_config_ignores, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_hook_own_mcp_tools_are_recognised_by_name, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_hook_runner_does_not_capture_its_own_mcp_tools, setup,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
