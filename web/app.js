@@ -265,6 +265,23 @@
     if (!state.projects.some((p) => p.project === o.project)) loadProjectNames().catch(() => {});
   }
 
+  // Prompts and summaries publish no event of their own: when a session starts or ends (and
+  // every 30 s while the timeline is shown) the newest page is read again and what is new goes
+  // on top.
+  async function refreshTop() {
+    const tl = state.tl;
+    if (tl.loading || state.view !== "timeline" || !tl.items.length) return;
+    const j = await api("GET", tlQuery(0));
+    const fresh = (j.items || []).filter((it) => !tl.seen.has(itemKey(it)) && it.at >= tl.items[0].at);
+    for (const it of fresh.reverse()) {
+      tl.seen.add(itemKey(it));
+      tl.items.unshift(it);
+      if (tl.sel >= 0) tl.sel++;
+      $("#tl-list").prepend(renderItem(it, true));
+    }
+    if (fresh.length) $("#tl-empty").hidden = true;
+  }
+
   // ---- selection (j/k/Enter) -----------------------------------------------------------------
   function listFor() {
     if (state.view === "timeline") return { ul: $("#tl-list"), st: state.tl };
@@ -773,7 +790,8 @@
     es.addEventListener("maintenance.ran", refreshHealth);
     es.addEventListener("checkpoint.ran", refreshHealth);
     es.addEventListener("queue.status", refreshHealth);
-    es.addEventListener("session.started", () => { if (state.view === "timeline") flashLive(); });
+    es.addEventListener("session.started", () => refreshTop().catch(() => {}));
+    es.addEventListener("session.ended", () => refreshTop().catch(() => {}));
   }
 
   // ---- keyboard ------------------------------------------------------------------------------
@@ -825,6 +843,7 @@
     connectStream();
     route();
     setInterval(() => { if (state.view === "health" && !document.hidden) loadHealth().catch(() => {}); }, 15000);
+    setInterval(() => { if (!document.hidden) refreshTop().catch(() => {}); }, 30000);
   }
   document.addEventListener("DOMContentLoaded", start);
 })();

@@ -175,6 +175,13 @@ try {
     .then(() => check("a new observation appears live (SSE) at the top", true))
     .catch((e) => check("a new observation appears live (SSE) at the top", false, e.message));
   check("the page was not reloaded", (await page.evaluate(() => window.__marker)) === 1);
+  // Prompts publish no event: the end of their session brings them in.
+  const s2 = (await call("POST", "/v1/sessions", { agent: "codex", agent_session_id: "browser-test-2", project: "acme-web" })).session;
+  await call("POST", `/v1/sessions/${s2.id}/prompts`, { text: "make the settings page keyboard friendly" });
+  await call("POST", `/v1/sessions/${s2.id}/end`, {});
+  await page.waitForFunction(() => Array.from(document.querySelectorAll("#tl-list li.prompt .sub")).some((e) => e.textContent.includes("keyboard friendly")), null, { timeout: 10000 })
+    .then(() => check("a prompt appears when its session ends", true))
+    .catch((e) => check("a prompt appears when its session ends", false, e.message));
   await sleep(600);
   await shot(page, "timeline");
 
@@ -221,7 +228,21 @@ try {
   await page.click("#obs-unarchive");
   await page.waitForSelector("#obs-archive");
   check("unarchive brings it back", (await call("GET", `/v1/observations/${id}`)).observation.archived === false);
+  // Feedback: "useful" is a +1 vote.
+  await page.click("button:has-text('useful')");
+  await page.waitForFunction(() => document.querySelector("#panel-body button[aria-pressed='true']"));
+  check("feedback 'useful' stores +1", (await call("GET", `/v1/observations/${id}`)).observation.feedback === 1);
   await page.keyboard.press("Escape");
+
+  // Delete (the confirmation is accepted): gone from the page and from the store.
+  const victim = ids[XSS_SCRIPT];
+  await page.evaluate((v) => { location.hash = "#/obs/" + v; }, victim);
+  await page.waitForSelector("#panel:not([hidden]) #obs-delete");
+  await page.click("#obs-delete");
+  await page.waitForSelector("#panel", { state: "hidden" });
+  const gone = await fetch(`${base}/v1/observations/${victim}`, { headers: { Authorization: "Bearer " + token } });
+  check("delete deletes", gone.status === 404, String(gone.status));
+  check("a deleted observation leaves the timeline", (await page.locator(`#tl-list li[data-key="observation:${victim}"]`).count()) === 0);
 
   // Health: cards and charts, a forced checkpoint shows in the table.
   await page.keyboard.press("3");
@@ -245,6 +266,9 @@ try {
   const bars = await page.locator("#chart-growth svg rect.bar").count();
   check("the growth chart has a bar per day with observations", bars >= 20, `${bars} bars`);
   await shot(page, "projects");
+  await page.selectOption("#exp-format", "csv");
+  const [dl] = await Promise.all([page.waitForEvent("download"), page.click("#export-form button[type=submit]")]);
+  check("export downloads a CSV attachment", dl.suggestedFilename() === "mnemo-export.csv", dl.suggestedFilename());
 
   check("no console errors", errors.length === 0, errors.join(" | "));
 
