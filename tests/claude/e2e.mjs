@@ -7,7 +7,8 @@
 //      captures it and the worker's rules extractor turns it into an observation;
 //   2. session 2: the model's first request must carry mnemo's session-start index
 //      (<mnemo-context>) and the prompt's memories (<mnemo-memory>) naming deploy-notes.md; the
-//      model then calls mnemo's MCP `search` tool, whose result must name the file too;
+//      model then calls mnemo's MCP `search` tool, whose result must name the file too (and
+//      whose own PostToolUse is not captured);
 //   3. `claude mcp list` shows mnemo connected;
 //   4. with the project named in the config key ignore_projects, a session gets no context and
 //      leaves nothing behind;
@@ -19,8 +20,9 @@
 // request log and the CLI's output, and exits 1. "E2E OK" on the last line means it passed.
 //
 // Environment: MNEMO_BIN (required, absolute), CLAUDE_BIN (default: the CLI installed next to
-// this file by `npm ci`), E2E_KEEP=1 keeps the temporary directory, E2E_VERBOSE=1 echoes every
-// command. MNEMO_HOOK_TIMEOUT_MS, ASAN_OPTIONS and UBSAN_OPTIONS are passed on to every mnemo
+// this file by `npm ci`), E2E_PLUGIN_DIR (the plugin folder; step 6 is skipped without it),
+// E2E_KEEP=1 keeps the temporary directory, E2E_VERBOSE=1 echoes every command and prints the
+// context the model received. MNEMO_HOOK_TIMEOUT_MS, ASAN_OPTIONS and UBSAN_OPTIONS are passed on to every mnemo
 // process (the ASan build's test sets them); sanitizer reports of any mnemo process (hooks and
 // the MCP server included, whose stderr nobody reads) are written to files and fail the run.
 
@@ -153,7 +155,7 @@ function findClaude() {
     fail(`no Claude Code binary in ${pkg} (run npm ci in ${HERE}, or set CLAUDE_BIN)`);
 }
 
-// Text of the user's (non tool_result) turns and the system prompt of a Messages request.
+// The system prompt and every message of a Messages request, as one string to search.
 function requestText(body) {
     return JSON.stringify({ system: body?.system, messages: body?.messages });
 }
