@@ -206,7 +206,7 @@
     const k = it.kind, v = it[k];
     const li = el("li", {
       class: "item " + k + (v.archived ? " archived" : "") + (fresh ? " fresh" : ""),
-      tabindex: "0", "aria-selected": "false", dataset: { key: itemKey(it) },
+      tabindex: "0", dataset: { key: itemKey(it) },
     });
     const when = el("div", { class: "when", title: fmtTime(it.at) }, fmtAgo(it.at));
     let main, side;
@@ -294,7 +294,7 @@
     const lis = $$("li.item", l.ul);
     if (!lis.length) return;
     l.st.sel = Math.max(0, Math.min(lis.length - 1, l.st.sel + d));
-    lis.forEach((li, i) => li.setAttribute("aria-selected", i === l.st.sel ? "true" : "false"));
+    lis.forEach((li, i) => li.setAttribute("aria-current", i === l.st.sel ? "true" : "false"));
     const cur = lis[l.st.sel];
     cur.focus({ preventScroll: true });
     cur.scrollIntoView({ block: "nearest" });
@@ -306,7 +306,7 @@
     if (!li || !l || !l.ul.contains(li)) return;
     const lis = $$("li.item", l.ul);
     l.st.sel = lis.indexOf(li);
-    lis.forEach((x) => x.setAttribute("aria-selected", x === li ? "true" : "false"));
+    lis.forEach((x) => x.setAttribute("aria-current", x === li ? "true" : "false"));
   }
 
   // ---- panel ---------------------------------------------------------------------------------
@@ -352,7 +352,7 @@
     body.append(
       el("p", { class: "otitle", id: "obs-title" }, o.title),
       o.subtitle ? el("p", { class: "muted" }, o.subtitle) : null,
-      el("div", {}, typeChip(o.type), el("span", { class: "chip" }, o.project), el("span", { class: "chip" }, o.scope),
+      el("div", {}, typeChip(o.type), el("span", { class: "chip" }, o.project), o.scope === "global" ? el("span", { class: "chip" }, "global") : null,
         o.archived ? el("span", { class: "chip" }, "archived" + (o.archived_reason ? ": " + o.archived_reason : "")) : null,
         o.superseded_by ? el("span", { class: "chip" }, "superseded by #" + o.superseded_by) : null));
     const fb = o.feedback || 0;
@@ -367,6 +367,8 @@
     if (o.narrative) body.append(el("h3", {}, "Narrative"), el("div", { class: "narr" }, o.narrative));
     body.append(el("h3", {}, "Facts"), list(o.facts));
     body.append(el("h3", {}, "Concepts"), el("div", {}, (o.concepts || []).map((c) => el("span", { class: "chip" }, c))));
+    const rel = el("ol", { class: "items related", "aria-label": "Related observations" });
+    body.append(el("h3", {}, "Related"), rel);
     if ((o.files_read || []).length || (o.files_modified || []).length) {
       body.append(el("h3", {}, "Files read"), list(o.files_read), el("h3", {}, "Files modified"), list(o.files_modified));
     }
@@ -374,8 +376,6 @@
       ["feedback", String(fb)], ["retrieved", nf.format(o.retrieval_count || 0) + " times, last " + fmtAgo(o.last_retrieved_at)],
       ["session", o.session_id ? "#" + o.session_id : "—"], ["created", fmtTime(o.created_at)], ["updated", fmtTime(o.updated_at)]];
     body.append(el("h3", {}, "Details"), el("dl", { class: "fields" }, f.map(([k, v]) => [el("dt", {}, k), el("dd", {}, v)])));
-    const rel = el("ol", { class: "items related", "aria-label": "Related observations" });
-    body.append(el("h3", {}, "Related"), rel);
     related(o, rel).catch(() => rel.replaceChildren(el("li", { class: "muted" }, "could not search")));
   }
 
@@ -450,7 +450,7 @@
       const it = { kind: "observation", at: o.created_at, observation: o };
       if (idx >= 0) state.tl.items[idx] = it;
       const n = renderItem(it);
-      n.setAttribute("aria-selected", li.getAttribute("aria-selected"));
+      if (li.hasAttribute("aria-current")) n.setAttribute("aria-current", li.getAttribute("aria-current"));
       li.replaceWith(n);
     }
   }
@@ -527,7 +527,7 @@
         el("span", { class: "bar", "aria-hidden": "true" }, barSpan(w)),
         el("span", { class: "num" }, isRank ? (v > 0 ? "#" + v : "—") : v.toFixed(4)));
     }
-    const li = el("li", { class: "item observation", tabindex: "0", "aria-selected": "false", dataset: { key: "observation:" + o.id } },
+    const li = el("li", { class: "item observation", tabindex: "0", dataset: { key: "observation:" + o.id } },
       el("div", {},
         el("div", { class: "title" }, (i + 1) + ". " + o.title),
         o.subtitle ? el("div", { class: "sub" }, o.subtitle) : null,

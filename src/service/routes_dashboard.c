@@ -96,6 +96,10 @@ static int timeline_read(struct mnemo_conn *conn, void *arg, struct mnemo_err *e
     sqlite3_stmt *s;
     int rc;
 
+    /* Should the store run this again (a retried snapshot), it starts from empty lists. */
+    json_array_clear(q->prompts);
+    json_array_clear(q->summaries);
+
     if (q->kinds & K_PROMPT) {
         rc = mnemo_conn_prepare_cached(
             conn,
@@ -336,6 +340,7 @@ static int projects_read(struct mnemo_conn *conn, void *arg, struct mnemo_err *e
         "SELECT project, count(*), max(created_at) FROM summaries GROUP BY project",
     };
     struct projects_q *q = arg;
+    json_object_clear(q->projects); /* as in timeline_read: a rerun starts from nothing */
     for (size_t k = 0; k < sizeof sql / sizeof sql[0]; k++) {
         sqlite3_stmt *s;
         int rc = mnemo_conn_prepare_cached(conn, sql[k], &s, err);
