@@ -14,13 +14,14 @@
 //      leaves nothing behind;
 //   5. `mnemo uninstall claude --user` restores the user's settings and `claude mcp list` no
 //      longer shows mnemo;
-//   6. with the worker stopped, the plugin folder (E2E_PLUGIN_DIR, loaded with --plugin-dir):
+//   6. the same install and uninstall with CLAUDE_CONFIG_DIR set: Claude Code reads them there;
+//   7. with the worker stopped, the plugin folder (E2E_PLUGIN_DIR, loaded with --plugin-dir):
 //      its first hook starts the worker, and capture and recall work as in 1 and 2.
 // Every step has a timeout; on failure it prints the worker log, the hook log, the fake API's
 // request log and the CLI's output, and exits 1. "E2E OK" on the last line means it passed.
 //
 // Environment: MNEMO_BIN (required, absolute), CLAUDE_BIN (default: the CLI installed next to
-// this file by `npm ci`), E2E_PLUGIN_DIR (the plugin folder; step 6 is skipped without it),
+// this file by `npm ci`), E2E_PLUGIN_DIR (the plugin folder; step 7 is skipped without it),
 // E2E_KEEP=1 keeps the temporary directory, E2E_VERBOSE=1 echoes every command and prints the
 // context the model received. MNEMO_HOOK_TIMEOUT_MS, ASAN_OPTIONS and UBSAN_OPTIONS are passed on to every mnemo
 // process (the ASan build's test sets them); sanitizer reports of any mnemo process (hooks and
@@ -419,6 +420,22 @@ async function main() {
             check(cj.mcpServers?.mnemo === undefined, `~/.claude.json still has mnemo: ${JSON.stringify(cj.mcpServers)}`);
             const l = await cl(['mcp', 'list'], { timeoutMs: 60000 });
             check(!/^mnemo:/m.test(l.stdout), `claude mcp list still shows mnemo: ${show(l)}`);
+        });
+
+        await step('CLAUDE_CONFIG_DIR: install and uninstall follow the moved configuration', async () => {
+            const cfg = path.join(tmp, 'claude-config');
+            const cenv = { ...env, CLAUDE_CONFIG_DIR: cfg };
+            const r = await mn(['install', 'claude', '--user'], { env: cenv });
+            check(r.code === 0, `install with CLAUDE_CONFIG_DIR: ${show(r)}`);
+            check(fs.existsSync(path.join(cfg, 'settings.json')) && fs.existsSync(path.join(cfg, '.claude.json')),
+                `install did not write into CLAUDE_CONFIG_DIR: ${show(r)}`);
+            const l = await cl(['mcp', 'list'], { env: cenv, timeoutMs: 60000 });
+            check(/^mnemo: .*mcp.* - [✓✔] Connected\s*$/m.test(l.stdout), `mnemo is not connected: ${show(l)}`);
+            const u = await mn(['uninstall', 'claude', '--user'], { env: cenv });
+            check(u.code === 0, `uninstall with CLAUDE_CONFIG_DIR: ${show(u)}`);
+            check(!fs.existsSync(path.join(cfg, 'settings.json')), `uninstall left ${cfg}/settings.json: ${show(u)}`);
+            const cj = JSON.parse(readOr(path.join(cfg, '.claude.json'), '{}'));
+            check(cj.mcpServers?.mnemo === undefined, `${cfg}/.claude.json still has mnemo`);
         });
 
         // The plugin folder instead of install: its hooks and MCP server find the binary
