@@ -148,14 +148,16 @@
   }
 
   // ---- projects (filters) --------------------------------------------------------------------
-  async function loadProjectNames() {
-    const j = await api("GET", "/v1/dashboard/projects?days=30");
+  // The filters need names only (cheap at any size); the projects view asks for the counts.
+  async function loadProjectNames(full) {
+    const j = await api("GET", full ? "/v1/dashboard/projects?days=30" : "/v1/dashboard/projects?names=1");
     state.projects = j.projects || [];
+    const names = state.projects.map((p) => p.project).sort();
     for (const id of ["#tl-project", "#q-project", "#exp-project"]) {
       const s = $(id);
       const keep = s.value;
       while (s.options.length > 1) s.remove(1);
-      for (const p of state.projects) s.append(el("option", { value: p.project }, p.project));
+      for (const n of names) s.append(el("option", { value: n }, n));
       s.value = keep;
     }
     return j;
@@ -679,7 +681,7 @@
 
   // ---- projects ------------------------------------------------------------------------------
   async function loadProjects() {
-    const j = await loadProjectNames();
+    const j = await loadProjectNames(true);
     const ps = j.projects || [];
     const t = $("#proj-table");
     const head = ["project", "live", "archived", "superseded", "sessions", "prompts", "summaries", "searches", "context", "hits", "last activity", "growth (" + j.days + " days)"];

@@ -279,12 +279,76 @@ static void test_dashboard_projects_counts_growth_and_retrieval(void **state)
         json_integer_value(json_object_get(json_object_get(b, "retrieval"), "searches")), 0);
     assert_true(json_integer_value(json_object_get(a, "last_activity_at")) > 0);
 
+    /* names=1: only the names, sorted, including a project that has only sessions. */
+    add_session(f, "gamma", "s9", mnemo_clock_wall_ms() - 1000, "only a prompt");
+    assert_int_equal(
+        rt_call(f, route_dashboard_projects, "/v1/dashboard/projects?names=1", NULL, NULL), 200);
+    ps = rt_get(f, "projects");
+    assert_int_equal(json_array_size(ps), 3);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(ps, 0), "project")),
+                        "alpha");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(ps, 2), "project")),
+                        "gamma");
+    assert_null(json_object_get(json_array_get(ps, 0), "observations"));
+    rt_call(f, route_dashboard_projects, "/v1/dashboard/projects?names=2", NULL, NULL);
+    rt_assert_error(f, 400, "'names'");
+
     rt_call(f, route_dashboard_projects, "/v1/dashboard/projects?days=0", NULL, NULL);
     rt_assert_error(f, 400, "'days'");
     rt_call(f, route_dashboard_projects, "/v1/dashboard/projects?days=366", NULL, NULL);
     rt_assert_error(f, 400, "'days'");
     rt_call(f, route_dashboard_projects, "/v1/dashboard/projects?days=x", NULL, NULL);
     rt_assert_error(f, 400, "'days'");
+}
+
+/* Imports one observation in each project p<from>..p<to - 1>: project i's is i minutes old. */
+static void import_projects(struct rt_fixture *f, int from, int to, int64_t now)
+{
+    char row[256];
+    struct mnemo_strbuf sb;
+    mnemo_strbuf_init(&sb, 0);
+    assert_int_equal(mnemo_strbuf_puts(&sb, "{\"observations\":["), 0);
+    for (int i = from; i < to; i++) {
+        snprintf(row, sizeof row,
+                 "%s{\"project\":\"p%02d\",\"type\":\"change\",\"title\":\"row %d\","
+                 "\"created_at\":%lld,\"updated_at\":%lld}",
+                 i > from ? "," : "", i, i, (long long)(now - i * 60000),
+                 (long long)(now - i * 60000));
+        assert_int_equal(mnemo_strbuf_puts(&sb, row), 0);
+    }
+    assert_int_equal(mnemo_strbuf_puts(&sb, "]}"), 0);
+    assert_int_equal(
+        rt_call(f, route_obs_import, "/v1/observations/import", NULL, mnemo_strbuf_str(&sb)), 200);
+    mnemo_strbuf_release(&sb);
+}
+
+/* Asserts the unfiltered timeline's first page is "row 0".."row 4". */
+static void expect_newest_rows(struct rt_fixture *f)
+{
+    char want[32];
+    assert_int_equal(rt_call(f, route_dashboard_timeline,
+                             "/v1/dashboard/timeline?kinds=observation&limit=5", NULL, NULL),
+                     200);
+    json_t *items = rt_get(f, "items");
+    assert_int_equal(json_array_size(items), 5);
+    for (int i = 0; i < 5; i++) {
+        json_t *o = json_object_get(json_array_get(items, (size_t)i), "observation");
+        snprintf(want, sizeof want, "row %d", i);
+        assert_string_equal(json_string_value(json_object_get(o, "title")), want);
+    }
+}
+
+/* Without a project the timeline merges each project's newest rows; past 64 projects it sorts
+ * one scan instead. Both give the same newest-first page. */
+static void test_dashboard_timeline_across_many_projects(void **state)
+{
+    struct rt_fixture *f = *state;
+    int64_t now = mnemo_clock_wall_ms();
+
+    import_projects(f, 0, 60, now); /* merged per project */
+    expect_newest_rows(f);
+    import_projects(f, 60, 70, now); /* one sorted scan */
+    expect_newest_rows(f);
 }
 
 static void test_dashboard_health_history(void **state)
@@ -390,6 +454,8 @@ int main(void)
                                         rt_teardown),
         cmocka_unit_test_setup_teardown(test_dashboard_projects_counts_growth_and_retrieval,
                                         rt_setup, rt_teardown),
+        cmocka_unit_test_setup_teardown(test_dashboard_timeline_across_many_projects, rt_setup,
+                                        rt_teardown),
         cmocka_unit_test_setup_teardown(test_dashboard_health_history, rt_setup, rt_teardown),
         cmocka_unit_test_setup_teardown(test_dashboard_sampler_thread, rt_setup, rt_teardown),
     };
