@@ -35,7 +35,6 @@ static struct {
     pthread_cond_t wake;
     int running, stopping;
     pthread_t thread;
-    struct mnemo_worker *w;
     int64_t interval_ms;
     struct sample samples[MNEMO_DASHBOARD_SAMPLES];
     size_t n_samples, next_sample;
@@ -173,7 +172,6 @@ int mnemo_dashboard_hist_start(struct mnemo_worker *w, struct mnemo_err *err)
     }
     H.interval_ms = interval_from_env();
     H.stopping = 0;
-    H.w = w;
     int e = pthread_create(&H.thread, NULL, sampler, w);
     if (e == 0)
         H.running = 1;
@@ -196,7 +194,6 @@ void mnemo_dashboard_hist_stop(void)
     pthread_join(H.thread, NULL);
     pthread_mutex_lock(&H.mu);
     H.running = 0;
-    H.w = NULL;
     pthread_mutex_unlock(&H.mu);
 }
 
