@@ -524,6 +524,10 @@
       if (typeof v !== "number") continue;
       // Ranks are positions (1 is best, 0 = not found there); the rest are score parts.
       const isRank = /_rank$/.test(k);
+      if (k === "duplicates") { // a count of near-copies folded into this result, not a score
+        rows.push(el("span", {}, scoreNames[k] || k), el("span"), el("span", { class: "num" }, String(v)));
+        continue;
+      }
       const w = isRank ? (v > 0 ? 100 / v : 0) : Math.max(0, Math.min(100, (100 * v) / (k === "total" ? maxTotal : Math.max(maxTotal, 1e-9))));
       rows.push(el("span", {}, scoreNames[k] || k),
         el("span", { class: "bar", "aria-hidden": "true" }, barSpan(w)),

@@ -197,7 +197,7 @@ try {
   // Search: "/" focuses the box; results carry score explanations.
   await page.keyboard.press("/");
   check("/ focuses the search box", await page.evaluate(() => document.activeElement?.id === "q"));
-  await page.keyboard.type("login test session cookie");
+  await page.keyboard.type("flaky login test");
   await page.keyboard.press("Enter");
   await page.waitForSelector("#search-list li.item .score.explain");
   const first = await page.locator("#search-list li.item .title").first().textContent();
