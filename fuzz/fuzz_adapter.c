@@ -2,9 +2,9 @@
  * fuzz_adapter.c - libFuzzer target: the hook adapters of every agent (agent/adapter.h), what
  * `mnemo hook <event> --agent <agent>` does with its stdin and with the context it prints.
  *
- * Input: byte 0 picks the agent, byte 1 the event; the rest is the hook's stdin. The parsed
- * prompt (or, when the input does not parse, the input itself) is then used as the context
- * the adapter writes out.
+ * Input: byte 0 picks the agent (and a repeat count), byte 1 the event; the rest is the hook's
+ * stdin. The parsed prompt (or the input itself, repeated) is then used as the context the
+ * adapter writes out.
  * Proves: no crash, leak or undefined behaviour in parsing any stdin for any agent and event;
  * the output is empty or one JSON object per line (what the agents validate), and an injected
  * additionalContext never exceeds MNEMO_ADAPTER_CONTEXT_MAX UTF-16 code units. Cannot prove:
@@ -94,15 +94,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fprintf(stderr, "failed parse (%s) kept its JSON\n", err.msg);
         abort();
     }
-    /* The context: the prompt when there is one, else the raw bytes (any bytes at all). */
+    /* The context: the prompt when there is one, else the raw bytes (any bytes at all)
+     * repeated 1 to 16 times (byte 0's high bits), so that contexts longer than
+     * MNEMO_ADAPTER_CONTEXT_MAX reach the cut at a character boundary although libFuzzer's
+     * inputs stay short. */
     char *raw = NULL;
     const char *context = in.prompt;
     if (context == NULL) {
-        raw = malloc(len + 1);
+        size_t reps = (size_t)(data[0] >> 2) % 16 + 1;
+        raw = malloc(len * reps + 1);
         if (raw == NULL)
             abort();
-        memcpy(raw, buf, len);
-        raw[len] = '\0';
+        for (size_t i = 0; i < reps; i++)
+            memcpy(raw + i * len, buf, len);
+        raw[len * reps] = '\0';
         context = raw;
     }
     mnemo_strbuf_init(&out, 0);
