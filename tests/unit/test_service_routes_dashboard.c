@@ -79,17 +79,20 @@ static void test_dashboard_page_and_assets(void **state)
     assert_int_equal(f->resp.status, 200);
     rt_resp_release(&f->resp);
 
-    assert_int_equal(call_asset(f, "app.js"), 200);
-    assert_string_equal(f->resp.content_type, "text/javascript; charset=utf-8");
-    assert_int_equal(f->resp.len, mnemo_dashboard_asset_find("app.js")->len);
-    /* Every string from the store goes through textContent: the script never hands markup to
-     * the HTML parser, nor evaluates text. */
+    /* Every string from the store goes through textContent: the scripts never hand markup to
+     * the HTML parser, nor evaluate text. */
+    static const char *const scripts[] = {"app.js", "ui.js"};
     static const char *const parsers[] = {
         "innerHTML", "outerHTML",    "insertAdjacentHTML",      "document.write",
         "eval(",     "new Function", "createContextualFragment"};
-    for (size_t i = 0; i < sizeof parsers / sizeof parsers[0]; i++)
-        if (strstr(f->resp.bytes, parsers[i]) != NULL)
-            fail_msg("app.js uses %s", parsers[i]);
+    for (size_t k = 0; k < sizeof scripts / sizeof scripts[0]; k++) {
+        assert_int_equal(call_asset(f, scripts[k]), 200);
+        assert_string_equal(f->resp.content_type, "text/javascript; charset=utf-8");
+        assert_int_equal(f->resp.len, mnemo_dashboard_asset_find(scripts[k])->len);
+        for (size_t i = 0; i < sizeof parsers / sizeof parsers[0]; i++)
+            if (strstr(f->resp.bytes, parsers[i]) != NULL)
+                fail_msg("%s uses %s", scripts[k], parsers[i]);
+    }
     assert_int_equal(call_asset(f, "app.css"), 200);
     assert_string_equal(f->resp.content_type, "text/css; charset=utf-8");
     assert_int_equal(call_asset(f, "favicon.svg"), 200);
