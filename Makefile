@@ -119,15 +119,20 @@ clean:
 # yourself, so that `sudo make install` only copies.
 PREFIX ?= /usr/local
 DESTDIR ?=
-# The binary to install (the tests install the one they were built with).
+# The binary to install (the tests install the one they were built with), and the full binary
+# it runs every command but `hook` with (src/front/main.c), which goes to libexec.
 INSTALL_BIN ?= build/mnemo
+INSTALL_CORE = $(dir $(INSTALL_BIN))mnemo-core
+MNEMO_LIBEXEC_DIR = $(DESTDIR)$(PREFIX)/libexec/mnemo
 MNEMO_PLUGIN_DIR = $(DESTDIR)$(PREFIX)/share/mnemo/claude-code
 
 .PHONY: install uninstall
 
 install:
 	@if [[ ! -x "$(INSTALL_BIN)" ]]; then echo "make install: $(INSTALL_BIN) is missing; run 'make build' first" >&2; exit 1; fi
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	@if [[ ! -x "$(INSTALL_CORE)" ]]; then echo "make install: $(INSTALL_CORE) is missing; run 'make build' first" >&2; exit 1; fi
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(MNEMO_LIBEXEC_DIR)
+	install -m 0755 "$(INSTALL_CORE)" $(MNEMO_LIBEXEC_DIR)/mnemo-core
 	install -d $(MNEMO_PLUGIN_DIR)/.claude-plugin $(MNEMO_PLUGIN_DIR)/hooks $(MNEMO_PLUGIN_DIR)/bin
 	install -m 0755 "$(INSTALL_BIN)" $(DESTDIR)$(PREFIX)/bin/mnemo
 	install -m 0644 integrations/claude-code/.claude-plugin/plugin.json $(MNEMO_PLUGIN_DIR)/.claude-plugin/plugin.json
@@ -139,6 +144,8 @@ install:
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/mnemo $(DESTDIR)$(PREFIX)/share/man/man1/mnemo.1
+	rm -f $(MNEMO_LIBEXEC_DIR)/mnemo-core
+	rmdir $(MNEMO_LIBEXEC_DIR) $(DESTDIR)$(PREFIX)/libexec 2>/dev/null || true
 	rm -rf $(MNEMO_PLUGIN_DIR)
 	rmdir $(DESTDIR)$(PREFIX)/share/mnemo 2>/dev/null || true
 

@@ -54,7 +54,7 @@ static int find_base(enum mnemo_install_scope scope, char *base, size_t size)
     return 0;
 }
 
-/* The binary hooks run: --command, else this very executable. */
+/* The binary hooks run: --command, else the front binary that started us, else this one. */
 static int find_command(const char *flag, char *out, size_t size)
 {
     if (flag != NULL) {
@@ -71,6 +71,14 @@ static int find_command(const char *flag, char *out, size_t size)
         /* An absolute path, or a bare name the agent's shell finds on PATH. */
         snprintf(out, size, "%s", flag);
         return 0;
+    }
+    /* Run through the front (src/front/main.c), this binary is mnemo-core: agents must call
+     * the front, which runs hooks without loading mnemo-core's libraries. */
+    const char *front = getenv("MNEMO_FRONT");
+    if (front != NULL && front[0] == '/' && access(front, X_OK) == 0) {
+        int w = snprintf(out, size, "%s", front);
+        if (w > 0 && (size_t)w < size)
+            return 0;
     }
     ssize_t n = readlink("/proc/self/exe", out, size - 1);
     if (n < 0 || (size_t)n >= size - 1)

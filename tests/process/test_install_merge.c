@@ -470,6 +470,7 @@ static void test_make_install_puts_binary_plugin_and_man_page_in_place(void **st
     free(err);
     static const char *const files[] = {
         "bin/mnemo",
+        "libexec/mnemo/mnemo-core",
         "share/man/man1/mnemo.1",
         "share/mnemo/claude-code/.claude-plugin/plugin.json",
         "share/mnemo/claude-code/hooks/hooks.json",
