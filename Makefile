@@ -171,3 +171,13 @@ fuzz: deps
 			-malloc_limit_mb=2560 -print_final_stats=1 -max_total_time=$(MNEMO_FUZZ_SECONDS) \
 			-runs=$(FUZZ_RUNS) -artifact_prefix=build-fuzz/fuzz-artifacts/$$t- fuzz/corpus/$$t; \
 	done
+
+# make torture: the long torture run (docs/RELIABILITY.md): every test labelled "torture" in
+# build/ with MNEMO_TORTURE_LONG=1 (1,000 kills, 30 s stalls, 30 min of starvation and of load;
+# about an hour and a half). `make test` runs the same tests in their short CI form. Figures
+# are printed and kept in build/torture-results/<test>.txt.
+.PHONY: torture
+
+torture: deps
+	$(build_normal)
+	MNEMO_TORTURE_LONG=1 ctest --test-dir build -L torture --output-on-failure
