@@ -4,6 +4,7 @@
 #include "search/hybrid.h"
 #include "search/rank.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,7 @@ struct search_arg {
     int n_phrases;     /* phrases (terms) in match */
     const struct mnemo_vindex_hit *vec;
     int n_vec;
+    struct vec_job *vec_job; /* the vector search running beside the keyword one, or NULL */
     const struct mnemo_fusion_params *params;
     /* outputs */
     struct mnemo_fusion_cand *cands;
@@ -323,6 +325,45 @@ static int load_meta(struct mnemo_conn *conn, struct search_arg *a, struct mnemo
     return rc;
 }
 
+/* The vector path's inputs and outputs when it runs on a thread of its own. */
+struct vec_job {
+    struct mnemo_vindex *vx;
+    struct mnemo_embedder *emb;
+    const char *project;
+    int include_global;
+    const char *query;
+    int64_t deadline_ns;
+    struct mnemo_vindex_hit *hits;
+    int n;
+    struct mnemo_search_results *out;
+    pthread_t thread;
+    int running; /* the thread was started and not yet joined */
+};
+
+static void vector_candidates(struct mnemo_vindex *vx, struct mnemo_embedder *emb,
+                              const char *project, int include_global, const char *query,
+                              int64_t deadline_ns, struct mnemo_vindex_hit *hits, int *n,
+                              struct mnemo_search_results *out);
+
+static void *vec_job_run(void *arg)
+{
+    struct vec_job *j = arg;
+    vector_candidates(j->vx, j->emb, j->project, j->include_global, j->query, j->deadline_ns,
+                      j->hits, &j->n, j->out);
+    return NULL;
+}
+
+/* Waits for the vector thread (once; a retried read callback finds it joined already). */
+static void vec_job_join(struct search_arg *a)
+{
+    struct vec_job *j = a->vec_job;
+    if (j == NULL || !j->running)
+        return;
+    pthread_join(j->thread, NULL);
+    j->running = 0;
+    a->n_vec = j->n;
+}
+
 static int search_txn(struct mnemo_conn *conn, void *arg, struct mnemo_err *err)
 {
     struct search_arg *a = arg;
@@ -340,6 +381,7 @@ static int search_txn(struct mnemo_conn *conn, void *arg, struct mnemo_err *err)
         if (rc != 0)
             return rc;
     }
+    vec_job_join(a);
     rc = mnemo_fusion_merge(fts_ids, fts_bm25, a->n_fts, a->vec, a->n_vec, a->cands,
                             MNEMO_SEARCH_FTS_CANDIDATES + MNEMO_SEARCH_VEC_CANDIDATES, &a->n_cands,
                             err);
@@ -447,9 +489,26 @@ int mnemo_search_hybrid(struct mnemo_store *st, struct mnemo_vindex *vx, struct 
     a.match = rc == 0 ? mnemo_strbuf_str(&match) : NULL;
     rc = 0;
 
-    vector_candidates(vx, emb, project, include_global, qtext, deadline_ns, vec, &a.n_vec, out);
-    if (a.match == NULL && a.n_vec == 0)
-        goto done;
+    /* Both paths take milliseconds at 100k rows (the scan is memory-bound, FTS5 mostly
+     * SQLite's own work), so with both to run the vector one gets a thread of its own and the
+     * keyword search does not wait for it; fusion joins them. */
+    struct vec_job job = {.vx = vx,
+                          .emb = emb,
+                          .project = project,
+                          .include_global = include_global,
+                          .query = qtext,
+                          .deadline_ns = deadline_ns,
+                          .hits = vec,
+                          .out = out};
+    if (a.match != NULL && vx != NULL && emb != NULL && mnemo_embed_enabled(emb))
+        job.running = pthread_create(&job.thread, NULL, vec_job_run, &job) == 0;
+    if (job.running) {
+        a.vec_job = &job;
+    } else {
+        vector_candidates(vx, emb, project, include_global, qtext, deadline_ns, vec, &a.n_vec, out);
+        if (a.match == NULL && a.n_vec == 0)
+            goto done;
+    }
 
     int64_t left = ms_left(deadline_ns);
     if (left == 0) {
@@ -484,6 +543,7 @@ int mnemo_search_hybrid(struct mnemo_store *st, struct mnemo_vindex *vx, struct 
         r++;
     }
 done:
+    vec_job_join(&a); /* before anything it reads or writes is freed */
     if (rc != 0) {
         char keep[MNEMO_ERR_MSG_MAX];
         memcpy(keep, out->vec_error, sizeof(keep));

@@ -66,7 +66,9 @@ void mnemo_search_results_release(struct mnemo_search_results *r);
  * is ignored) sets the fusion rules. *out is initialised here and filled best first; a query
  * with nothing to search for returns 0 results. Keyword matches are ranked among the newest
  * MNEMO_SEARCH_FTS_RANK_CAP matches first, which bounds the cost of broad queries; when that
- * leaves fewer than limit hits in scope, all matches are ranked.
+ * leaves fewer than limit hits in scope, all matches are ranked. With both paths to run, the
+ * vector path runs on a thread of its own (created and joined within the call) while the
+ * keyword path runs on the caller's; without threads to spare it runs inline first.
  * Returns 0, MNEMO_EINVAL, MNEMO_ETIMEDOUT (the deadline passed during the keyword search or
  * loading), or a store error; out is empty on failure.
  */
