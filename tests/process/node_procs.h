@@ -1,8 +1,8 @@
 /*
  * node_procs.h - helpers of the process tests that drive Node.js test tooling installed from
- * a committed npm lock file (tests/claude/: the real Claude Code CLI): run a program with a
- * hard timeout in its own process group, and `npm ci` a tooling directory next to the binary
- * under test once (a later run whose lock file is unchanged reuses the install).
+ * a committed npm lock file (tests/claude/: the real Claude Code CLI; tests/mcp/: the MCP SDK): run
+ * a program with a hard timeout in its own process group, and `npm ci` a tooling directory next to
+ * the binary under test once (a later run whose lock file is unchanged reuses the install).
  * Header-only (static inline) because CMake builds each process test from its one source file;
  * include it after cliutil.h. Thread-safety: for the test's main thread.
  */
