@@ -367,7 +367,9 @@ int mnemo_hook_run(const struct mnemo_hook_run *run)
             rc = mnemo_err_set(&err, MNEMO_ENOTFOUND, "no home directory for mnemo");
         else
             rc = ask_worker(home, &in, cwd, work_deadline, &context, &err);
-        if (rc == MNEMO_ECLOSED) {
+        /* A session-end has nothing after it for a worker to serve, and the one `claude mcp
+         * list` fires belongs to no session at all: starting a worker for it is waste. */
+        if (rc == MNEMO_ECLOSED && in.event != MNEMO_HOOK_SESSION_END) {
             struct mnemo_err aerr;
             mnemo_err_clear(&aerr);
             int arc = mnemo_hook_autostart(home, &aerr);

@@ -11,6 +11,10 @@
  * hook route and POST /v1/events share one path for session linking, redaction, the durable
  * append and the capture kick. Strings that would make a payload exceed the queue's limit
  * (a tool's whole output, a long message) are cut first: the extractors read their heads.
+ *
+ * session-end only ends a session the worker has seen: one with no such session (`claude mcp
+ * list` fires a SessionEnd with nothing before it) answers 200 {event_id:0} and records
+ * nothing, so no empty "completed" session appears for it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -313,10 +317,21 @@ static int hook_event(struct mnemo_worker *w, const char *kind, int end, const j
                       const struct mnemo_http_req *req, struct mnemo_http_resp *resp)
 {
     struct hook_common c;
+    struct mnemo_session ended;
     struct mnemo_err err;
 
     if (read_common(resp, body, &c) != 0)
         return 0;
+    memset(&ended, 0, sizeof ended);
+    if (end) {
+        mnemo_err_clear(&err);
+        int frc = c.asid != NULL ? mnemo_session_find(w->st, c.agent, c.asid, &ended, &err)
+                                 : MNEMO_ENOTFOUND;
+        if (frc == MNEMO_ENOTFOUND)
+            return mnemo__routes_json(resp, 200, json_pack("{s:i}", "event_id", 0));
+        if (frc != 0)
+            ended.id = 0; /* the append below meets the same store trouble and says so */
+    }
     json_t *payload = event_payload(body);
     json_t *wrap = payload != NULL ? json_pack("{s:s,s:s,s:o}", "agent", c.agent, "kind", kind,
                                                "payload", payload)
@@ -346,12 +361,9 @@ static int hook_event(struct mnemo_worker *w, const char *kind, int end, const j
         return rc; /* the append's own error answer */
     json_int_t id = json_integer_value(json_object_get(resp->json, "id"));
 
-    if (end && c.asid != NULL) {
-        struct mnemo_session s;
+    if (end && ended.id > 0) {
         mnemo_err_clear(&err);
-        rc = mnemo_session_find(w->st, c.agent, c.asid, &s, &err);
-        if (rc == 0)
-            rc = mnemo_session_end(w->st, s.id, MNEMO_SESSION_COMPLETED, 0, &err);
+        rc = mnemo_session_end(w->st, ended.id, MNEMO_SESSION_COMPLETED, 0, &err);
         if (rc != 0 && rc != MNEMO_ENOTFOUND) {
             char q[160];
             mnemo_log_write(w->log, MNEMO_LOG_WARN, "hook: session not ended", "error=%s",

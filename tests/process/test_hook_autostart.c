@@ -2,7 +2,8 @@
  * test_hook_autostart.c - a hook that finds no worker starts one, fully detached: the hook
  * still exits and its stdout and stderr reach EOF within the deadline (the worker holds none
  * of the agent's pipes), and a worker answers on the socket soon after. The on-disk breaker
- * lets one start through per 10 s; MNEMO_AUTOSTART=0 starts nothing.
+ * lets one start through per 10 s; MNEMO_AUTOSTART=0 starts nothing, and neither does a
+ * session-end.
  */
 #include "test_hook_procs.h"
 
@@ -153,6 +154,24 @@ static void test_hook_autostart_can_be_switched_off(void **state)
     assert_int_equal(count_in_log(f, "autostart"), 0);
 }
 
+/* `claude mcp list` fires a SessionEnd with no session: no worker is started for it. */
+static void test_hook_session_end_starts_no_worker(void **state)
+{
+    struct fixture *f = *state;
+    struct hook_result r;
+    char stamp[700];
+    snprintf(stamp, sizeof stamp, "%s/autostart.stamp", f->home);
+    char *in = claude_payload("session-end", "mcp-list", f->dir.path);
+    hook_text(f, env_fast, "session-end", "claude", in, &r);
+    free(in);
+    expect_in_time(&r, 200);
+    hook_result_free(&r);
+    usleep(1000 * 1000);
+    assert_false(health_ready(f));
+    assert_int_equal(tu_file_size(stamp), -1);
+    assert_int_equal(count_in_log(f, "autostart"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -162,6 +181,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_hook_autostart_burst_starts_one_worker, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_hook_autostart_can_be_switched_off, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hook_session_end_starts_no_worker, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -286,6 +286,34 @@ static void test_hooks_session_end_queues_and_ends_the_session(void **state)
     }
 }
 
+/* What `claude mcp list` sends: a SessionEnd with no session before it. */
+static void test_hooks_session_end_of_an_unseen_session_records_nothing(void **state)
+{
+    struct rt_fixture *f = *state;
+    struct mnemo_session s;
+    char body[1024];
+
+    snprintf(body, sizeof body,
+             "{\"agent\":\"claude\",\"session_id\":\"never-started\",\"cwd\":\"%s\","
+             "\"transcript_path\":\"%s/no-such.jsonl\",\"source\":\"other\"}",
+             f->dir.path, f->dir.path);
+    assert_int_equal(hook(f, "session-end", body), 200);
+    assert_int_equal(json_integer_value(rt_get(f, "event_id")), 0);
+    assert_int_equal(hook(f, "session-end", "{\"agent\":\"claude\",\"project\":\"p1\"}"), 200);
+    assert_int_equal(mnemo_session_find(f->w.st, "claude", "never-started", &s, NULL),
+                     MNEMO_ENOTFOUND);
+    struct mnemo_session *list = NULL;
+    int n = 0;
+    assert_int_equal(mnemo_session_list_recent(f->w.st, NULL, 10, &list, &n, NULL), 0);
+    assert_int_equal(n, 0);
+    free(list);
+    struct mnemo_event *events = NULL;
+    size_t ne = 0;
+    assert_int_equal(mnemo_events_list(f->w.st, NULL, 10, &events, &ne, NULL), 0);
+    assert_int_equal(ne, 0);
+    mnemo_events_list_free(events, ne);
+}
+
 static void test_hooks_refuse_bad_events_and_bodies(void **state)
 {
     struct rt_fixture *f = *state;
@@ -333,6 +361,8 @@ int main(void)
                                         rt_setup, rt_teardown),
         cmocka_unit_test_setup_teardown(test_hooks_events_cut_long_strings, rt_setup, rt_teardown),
         cmocka_unit_test_setup_teardown(test_hooks_session_end_queues_and_ends_the_session,
+                                        rt_setup, rt_teardown),
+        cmocka_unit_test_setup_teardown(test_hooks_session_end_of_an_unseen_session_records_nothing,
                                         rt_setup, rt_teardown),
         cmocka_unit_test_setup_teardown(test_hooks_refuse_bad_events_and_bodies, rt_setup,
                                         rt_teardown),
