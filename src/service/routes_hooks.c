@@ -12,6 +12,11 @@
  * append and the capture kick. Strings that would make a payload exceed the queue's limit
  * (a tool's whole output, a long message) are cut first: the extractors read their heads.
  *
+ * A cwd that no longer resolves (the agent ran in a directory deleted since) must not lose
+ * the event: its project is the session's when the worker knows the session, else the name
+ * mnemo_project_name_for_path gives the absolute path as sent (what identify would give a
+ * directory outside git). A relative cwd that does not resolve is still refused.
+ *
  * session-end only ends a session the worker has seen: one with no such session (`claude mcp
  * list` fires a SessionEnd with nothing before it) answers 200 {event_id:0} and records
  * nothing, so no empty "completed" session appears for it.
@@ -56,9 +61,33 @@ struct hook_common {
     const char *asid; /* the agent's session id; NULL when not sent */
     const char *cwd;
     char project[MNEMO_PROJECT_SIZE]; /* "" when neither project nor cwd was sent */
+    int cwd_gone;                     /* project derived from a cwd that does not resolve */
 };
 
-static int read_common(struct mnemo_http_resp *resp, const json_t *body, struct hook_common *c)
+/*
+ * The project of a cwd that no longer resolves: the session's when the worker knows it, else
+ * the path's own name (mnemo_project_name_for_path). Returns 0 or the identify error rc when
+ * cwd is not absolute (a relative path names nothing once its directory is gone).
+ */
+static int gone_cwd_project(struct mnemo_worker *w, struct hook_common *c, int rc)
+{
+    struct mnemo_session s;
+    if (c->cwd[0] != '/')
+        return rc;
+    if (c->asid != NULL && mnemo_session_find(w->st, c->agent, c->asid, &s, NULL) == 0 &&
+        s.project[0] != '\0') {
+        snprintf(c->project, sizeof c->project, "%s", s.project);
+        c->cwd_gone = 1;
+        return 0;
+    }
+    if (mnemo_project_name_for_path(c->cwd, c->project, sizeof c->project, NULL) != 0)
+        return rc;
+    c->cwd_gone = 1;
+    return 0;
+}
+
+static int read_common(struct mnemo_worker *w, struct mnemo_http_resp *resp, const json_t *body,
+                       struct hook_common *c)
 {
     const char *project;
     struct mnemo_err err;
@@ -80,6 +109,8 @@ static int read_common(struct mnemo_http_resp *resp, const json_t *body, struct 
     } else if (c->cwd != NULL) {
         mnemo_err_clear(&err);
         int rc = mnemo_project_identify(c->cwd, NULL, c->project, sizeof c->project, &err);
+        if (rc == MNEMO_ENOTFOUND || rc == MNEMO_EACCES || rc == MNEMO_EINVAL)
+            rc = gone_cwd_project(w, c, rc);
         if (rc != 0)
             return mnemo__routes_fail(resp, MNEMO_EINVAL, "field 'cwd': %s",
                                       mnemo_err_text(&err, rc));
@@ -140,7 +171,7 @@ static int hook_session_start(struct mnemo_worker *w, const json_t *body,
     int64_t sid;
     int shown = 0;
 
-    if (read_common(resp, body, &c) != 0)
+    if (read_common(w, resp, body, &c) != 0)
         return 0;
     if (c.project[0] == '\0') {
         mnemo__routes_fail(resp, MNEMO_EINVAL, "field 'project' or 'cwd' is required");
@@ -193,7 +224,7 @@ static int hook_prompt(struct mnemo_worker *w, const json_t *body, struct mnemo_
     int64_t sid;
     int shown = 0;
 
-    if (read_common(resp, body, &c) != 0 ||
+    if (read_common(w, resp, body, &c) != 0 ||
         mnemo__routes_str(resp, body, "prompt", 1, 0, &prompt) != 0)
         return 0;
     if (c.project[0] == '\0') {
@@ -320,7 +351,7 @@ static int hook_event(struct mnemo_worker *w, const char *kind, int end, const j
     struct mnemo_session ended;
     struct mnemo_err err;
 
-    if (read_common(resp, body, &c) != 0)
+    if (read_common(w, resp, body, &c) != 0)
         return 0;
     memset(&ended, 0, sizeof ended);
     if (end) {
@@ -333,6 +364,12 @@ static int hook_event(struct mnemo_worker *w, const char *kind, int end, const j
             ended.id = 0; /* the append below meets the same store trouble and says so */
     }
     json_t *payload = event_payload(body);
+    /* The capture thread cannot derive it again from a cwd that is gone: it travels along. */
+    if (payload != NULL && c.cwd_gone &&
+        json_object_set_new(payload, "project", json_string(c.project)) != 0) {
+        json_decref(payload);
+        payload = NULL;
+    }
     json_t *wrap = payload != NULL ? json_pack("{s:s,s:s,s:o}", "agent", c.agent, "kind", kind,
                                                "payload", payload)
                                    : NULL;

@@ -286,6 +286,48 @@ static void test_hooks_session_end_queues_and_ends_the_session(void **state)
     }
 }
 
+/* The agent ran in a directory deleted since: the events are kept under a project all the same. */
+static void test_hooks_events_from_a_deleted_cwd_are_stored(void **state)
+{
+    struct rt_fixture *f = *state;
+    struct mnemo_session s;
+    struct mnemo_event e;
+    char gone[600], body[1200], want[MNEMO_PROJECT_SIZE], needle[200];
+
+    snprintf(gone, sizeof gone, "%s/deleted-worktree", f->dir.path);
+    assert_int_equal(mnemo_project_name_for_path(gone, want, sizeof want, NULL), 0);
+    snprintf(body, sizeof body,
+             "{\"agent\":\"claude\",\"session_id\":\"gone-1\",\"cwd\":\"%s\","
+             "\"tool_name\":\"Bash\",\"tool_input\":{\"command\":\"make\"}}",
+             gone);
+    assert_int_equal(hook(f, "post-tool-use", body), 202);
+    assert_int_equal(mnemo_session_find(f->w.st, "claude", "gone-1", &s, NULL), 0);
+    assert_string_equal(s.project, want);
+    newest_event(f, &e);
+    snprintf(needle, sizeof needle, "\"project\":\"%s\"", want);
+    assert_non_null(strstr(e.payload, needle));
+    mnemo_event_release(&e);
+    snprintf(body, sizeof body,
+             "{\"agent\":\"claude\",\"session_id\":\"gone-1\",\"cwd\":\"%s\","
+             "\"prompt\":\"where did it go\"}",
+             gone);
+    assert_int_equal(hook(f, "user-prompt-submit", body), 200);
+    assert_int_equal(json_integer_value(rt_get(f, "prompt_number")), 1);
+
+    /* A session the worker knows keeps its project. */
+    assert_int_equal(hook(f, "session-start",
+                          "{\"agent\":\"claude\",\"session_id\":\"known\",\"project\":\"p1\"}"),
+                     200);
+    snprintf(body, sizeof body,
+             "{\"agent\":\"claude\",\"session_id\":\"known\",\"cwd\":\"%s\","
+             "\"last_assistant_message\":\"done\"}",
+             gone);
+    assert_int_equal(hook(f, "stop", body), 202);
+    newest_event(f, &e);
+    assert_non_null(strstr(e.payload, "\"project\":\"p1\""));
+    mnemo_event_release(&e);
+}
+
 /* What `claude mcp list` sends: a SessionEnd with no session before it. */
 static void test_hooks_session_end_of_an_unseen_session_records_nothing(void **state)
 {
@@ -330,7 +372,7 @@ static void test_hooks_refuse_bad_events_and_bodies(void **state)
     hook(f, "user-prompt-submit", "{\"agent\":\"claude\",\"project\":\"p1\"}");
     rt_assert_error(f, 400, "'prompt'");
     hook(f, "user-prompt-submit",
-         "{\"agent\":\"claude\",\"cwd\":\"/no/such/dir/here\",\"prompt\":\"x\"}");
+         "{\"agent\":\"claude\",\"cwd\":\"no/such/dir/here\",\"prompt\":\"x\"}");
     rt_assert_error(f, 400, "'cwd'");
     hook(f, "post-tool-use", "{\"agent\":\"claude\",\"session_id\":7}");
     rt_assert_error(f, 400, "'session_id'");
@@ -362,6 +404,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_hooks_events_cut_long_strings, rt_setup, rt_teardown),
         cmocka_unit_test_setup_teardown(test_hooks_session_end_queues_and_ends_the_session,
                                         rt_setup, rt_teardown),
+        cmocka_unit_test_setup_teardown(test_hooks_events_from_a_deleted_cwd_are_stored, rt_setup,
+                                        rt_teardown),
         cmocka_unit_test_setup_teardown(test_hooks_session_end_of_an_unseen_session_records_nothing,
                                         rt_setup, rt_teardown),
         cmocka_unit_test_setup_teardown(test_hooks_refuse_bad_events_and_bodies, rt_setup,
