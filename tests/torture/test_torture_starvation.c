@@ -145,15 +145,6 @@ static int64_t wait_wal_below(struct fixture *f, int64_t bound, int64_t timeout_
     return tu_now_ms() - t0;
 }
 
-static void expect_no_errors(struct fixture *f, struct tort_rate *run, const char *phase)
-{
-    for (int k = 0; k < run->n_ops; k++)
-        if (run->ops[k].lat.errors > 0)
-            fail_worker(f, "%s: %lld %s requests failed (first: %s)", phase,
-                        (long long)run->ops[k].lat.errors, run->ops[k].name,
-                        run->ops[k].first_error);
-}
-
 static void test_torture_starvation_wal_bounded_under_never_ending_readers(void **state)
 {
     struct fixture *f = *state;
@@ -170,11 +161,12 @@ static void test_torture_starvation_wal_bounded_under_never_ending_readers(void 
     load_ops(ops);
     struct tort_rate base = {.f = f, .ops = ops, .n_ops = 3};
     tort_rate_run(&base, base_s, 0, NULL);
-    expect_no_errors(f, &base, "baseline");
+    tort_figure(TEST_NAME, "rate_scale", "%.2f", TORT_RATE_SCALE);
     tort_figure(TEST_NAME, "baseline_s", "%lld", (long long)base_s);
     tort_rate_figures(TEST_NAME, "baseline_", &base);
     tort_figure(TEST_NAME, "baseline_wal_max_bytes", "%lld", (long long)base.wal_max);
     tort_rate_release(&base);
+    tort_rate_expect_no_errors(f, &base, "baseline");
 
     /* 2. Readers through the API that never finish. */
     struct sse_reader sse = {.f = f};
@@ -187,16 +179,16 @@ static void test_torture_starvation_wal_bounded_under_never_ending_readers(void 
     atomic_store(&sse.stop, 1);
     assert_int_equal(pthread_join(sse_thread, NULL), 0);
     close(export_fd);
-    expect_no_errors(f, &starve, "never-ending API readers");
     tort_figure(TEST_NAME, "api_readers_s", "%lld (an open event stream, an export never read)",
                 (long long)starve_s);
     tort_rate_figures(TEST_NAME, "api_readers_", &starve);
     tort_figure(TEST_NAME, "api_readers_wal_max_bytes", "%lld (bound %lld)",
                 (long long)starve.wal_max, (long long)WAL_BOUND);
+    tort_rate_release(&starve);
+    tort_rate_expect_no_errors(f, &starve, "never-ending API readers");
     if (starve.wal_max > WAL_BOUND)
         fail_worker(f, "the WAL reached %lld bytes under never-ending API readers (bound %lld)",
                     (long long)starve.wal_max, (long long)WAL_BOUND);
-    tort_rate_release(&starve);
 
     /* 3. A reader outside the worker pins the WAL: reported, then the recovery asserted. */
     struct pinned pin;
@@ -204,7 +196,6 @@ static void test_torture_starvation_wal_bounded_under_never_ending_readers(void 
     load_ops(ops);
     struct tort_rate pinned = {.f = f, .ops = ops, .n_ops = 3};
     tort_rate_run(&pinned, pin_s, 0, NULL);
-    expect_no_errors(f, &pinned, "a pinned external reader");
     struct http_resp h = sock_json(f, "GET", "/v1/health", NULL);
     json_t *store = json_object_get(expect_json(&h, 200, "GET /v1/health"), "store");
     tort_figure(TEST_NAME, "pinned_reader_s", "%lld", (long long)pin_s);
@@ -218,6 +209,7 @@ static void test_torture_starvation_wal_bounded_under_never_ending_readers(void 
                 json_string_value(json_object_get(store, "warning")));
     http_resp_free(&h);
     tort_rate_release(&pinned);
+    tort_rate_expect_no_errors(f, &pinned, "a pinned external reader");
     unpin_snapshot(&pin);
     tort_figure(TEST_NAME, "recovery_after_reader_ms", "%lld (WAL back under %lld bytes)",
                 (long long)wait_wal_below(f, THRESHOLD_BYTES, 30000), (long long)THRESHOLD_BYTES);

@@ -116,6 +116,7 @@ struct tort_lat {
     int64_t *us;
     size_t n, cap;
     int64_t errors;
+    int64_t deadlines; /* 504 MNEMO_ETIMEDOUT: the request's own deadline ran out (fail-open) */
 };
 
 static inline void tort_lat_init(struct tort_lat *l)
@@ -164,13 +165,14 @@ static inline int64_t tort_lat_quantile(struct tort_lat *l, double q)
     return l->us[i < l->n ? i : l->n - 1];
 }
 
-/* Prints "<key> = n N, p50 X ms, p99 Y ms, max Z ms, errors E" as one figure. */
+/* Prints "<key> = n N, p50 X ms, p99 Y ms, max Z ms, errors E, deadline misses D". */
 static inline void tort_lat_figure(const char *test, const char *key, struct tort_lat *l)
 {
-    tort_figure(test, key, "n %zu, p50 %.1f ms, p99 %.1f ms, max %.1f ms, errors %lld", l->n,
-                (double)tort_lat_quantile(l, 0.50) / 1000.0,
-                (double)tort_lat_quantile(l, 0.99) / 1000.0,
-                (double)tort_lat_quantile(l, 1.0) / 1000.0, (long long)l->errors);
+    tort_figure(
+        test, key,
+        "n %zu, p50 %.1f ms, p99 %.1f ms, max %.1f ms, errors %lld, deadline misses %lld", l->n,
+        (double)tort_lat_quantile(l, 0.50) / 1000.0, (double)tort_lat_quantile(l, 0.99) / 1000.0,
+        (double)tort_lat_quantile(l, 1.0) / 1000.0, (long long)l->errors, (long long)l->deadlines);
 }
 
 static inline int64_t tort_now_us(void)
