@@ -75,6 +75,59 @@ static int session_project(struct mnemo_conn *conn, struct create_args *a, char 
     return rc;
 }
 
+/* The id of the session's newest summary into a->id (0 when it has none). */
+static int session_summary(struct mnemo_conn *conn, struct create_args *a, struct mnemo_err *err)
+{
+    sqlite3_stmt *stmt = NULL;
+    int rc = mnemo_conn_prepare_cached(conn,
+                                       "SELECT id FROM summaries WHERE session_id = ?1"
+                                       " ORDER BY created_at DESC, id DESC LIMIT 1",
+                                       &stmt, err);
+    if (rc != 0)
+        return rc;
+    int b = sqlite3_bind_int64(stmt, 1, a->session_id);
+    if (b != SQLITE_OK)
+        return mnemo__session_bind_error(conn, b, "bind summary lookup", err);
+    int step = sqlite3_step(stmt);
+    if (step == SQLITE_ROW)
+        a->id = sqlite3_column_int64(stmt, 0);
+    else if (step != SQLITE_DONE)
+        rc = mnemo_conn_error(conn, step, "summary lookup", err);
+    sqlite3_reset(stmt);
+    return rc;
+}
+
+/*
+ * Updates summary a->id with a's non-empty fields and time, unless it is newer than a (an
+ * event replayed late must not bring back what a later one replaced).
+ */
+static int update_fn(struct mnemo_conn *conn, struct create_args *a, struct mnemo_err *err)
+{
+    sqlite3_stmt *stmt = NULL;
+    int rc =
+        mnemo_conn_prepare_cached(conn,
+                                  "UPDATE summaries SET"
+                                  " request = CASE WHEN ?2 = '' THEN request ELSE ?2 END,"
+                                  " investigated = CASE WHEN ?3 = '' THEN investigated ELSE ?3 END,"
+                                  " learned = CASE WHEN ?4 = '' THEN learned ELSE ?4 END,"
+                                  " completed = CASE WHEN ?5 = '' THEN completed ELSE ?5 END,"
+                                  " next_steps = CASE WHEN ?6 = '' THEN next_steps ELSE ?6 END,"
+                                  " notes = CASE WHEN ?7 = '' THEN notes ELSE ?7 END,"
+                                  " created_at = ?8"
+                                  " WHERE id = ?1 AND created_at <= ?8",
+                                  &stmt, err);
+    if (rc != 0)
+        return rc;
+    int b = sqlite3_bind_int64(stmt, 1, a->id);
+    for (int i = 0; i < N_FIELDS && b == SQLITE_OK; i++)
+        b = sqlite3_bind_text(stmt, 2 + i, a->v[i] ? a->v[i] : "", -1, SQLITE_STATIC);
+    if (b == SQLITE_OK)
+        b = sqlite3_bind_int64(stmt, 8, a->now);
+    if (b != SQLITE_OK)
+        return mnemo__session_bind_error(conn, b, "bind summary update", err);
+    return mnemo__session_step_done(conn, stmt, "update summary", err);
+}
+
 static int create_fn(struct mnemo_conn *conn, void *arg, struct mnemo_err *err)
 {
     struct create_args *a = arg;
@@ -85,8 +138,10 @@ static int create_fn(struct mnemo_conn *conn, void *arg, struct mnemo_err *err)
     a->id = 0;
     if (a->session_id > 0) {
         rc = session_project(conn, a, project, sizeof project, err);
-        if (rc != 0)
-            return rc;
+        if (rc == 0)
+            rc = session_summary(conn, a, err);
+        if (rc != 0 || a->id > 0)
+            return rc != 0 ? rc : update_fn(conn, a, err);
     } else {
         memcpy(project, a->project, strlen(a->project) + 1); /* validated: fits */
     }

@@ -61,6 +61,10 @@ struct mnemo_summary {
  * Stores a summary. With session_id > 0 the session must exist, and project may be NULL (the
  * session's project is taken) or must equal the session's project; with session_id 0,
  * project is required. *id (may be NULL) receives the new row's id.
+ * A session has one summary: when it has one already (Stop and SessionEnd both summarize,
+ * and Stop fires after every turn), that row is updated instead (its id returned): the
+ * non-empty fields replace the stored ones and created_at becomes now_ms; a summary older
+ * than the stored one (a late retry) changes nothing.
  * Returns 0; MNEMO_EINVAL (every field empty, invalid UTF-8, bad or mismatched project,
  * negative now_ms); MNEMO_ETOOBIG (a field too long, named); MNEMO_ENOTFOUND (no such
  * session); or a store error. *id is 0 on failure.

@@ -449,14 +449,19 @@ static void test_memory_summary_round_trips_and_latest_is_newest(void **state)
     mnemo_summary_release(&s);
     assert_null(s.request);
 
-    /* A second summary of the same session, and one without a session in another project. */
+    /* A second summary of the same session updates the first; one without a session in
+     * another project is a row of its own. */
     struct mnemo_summary_fields in2 = {.learned = "second pass", .notes = "n"};
     assert_int_equal(mnemo_summary_create(f->st, sid, "proj_aaaaaa", &in2, T0 + 20, &id2, &e), 0);
+    assert_int_equal(id2, id1);
     assert_int_equal(mnemo_summary_create(f->st, 0, "proj_bbbbbb", &in2, T0 + 30, &id3, &e), 0);
 
     assert_int_equal(mnemo_summary_latest(f->st, "proj_aaaaaa", &s, &e), 0);
-    assert_int_equal(s.id, id2);
+    assert_int_equal(s.id, id1);
     assert_string_equal(s.learned, "second pass");
+    assert_string_equal(s.request, in.request); /* kept: the update left it empty */
+    assert_string_equal(s.notes, "n");
+    assert_int_equal(s.created_at, T0 + 20);
     mnemo_summary_release(&s);
     assert_int_equal(mnemo_summary_latest(f->st, "proj_bbbbbb", &s, &e), 0);
     assert_int_equal(s.id, id3);
@@ -468,24 +473,63 @@ static void test_memory_summary_round_trips_and_latest_is_newest(void **state)
     struct mnemo_summary *list = NULL;
     int n = 0;
     assert_int_equal(mnemo_summary_list(f->st, NULL, 0, 0, 10, &list, &n, &e), 0);
-    assert_int_equal(n, 3);
+    assert_int_equal(n, 2);
     assert_int_equal(list[0].id, id3);
-    assert_int_equal(list[2].id, id1);
+    assert_int_equal(list[1].id, id1);
     mnemo_summary_list_free(list, n);
-    assert_int_equal(mnemo_summary_list(f->st, "proj_aaaaaa", 0, 1, 10, &list, &n, &e), 0);
+    assert_int_equal(mnemo_summary_list(f->st, "proj_aaaaaa", 0, 0, 10, &list, &n, &e), 0);
     assert_int_equal(n, 1);
     assert_int_equal(list[0].id, id1);
     mnemo_summary_list_free(list, n);
     assert_int_equal(mnemo_summary_list(f->st, NULL, sid, 0, 10, &list, &n, &e), 0);
-    assert_int_equal(n, 2);
+    assert_int_equal(n, 1);
     mnemo_summary_list_free(list, n);
     assert_int_equal(mnemo_summary_list(f->st, "proj_bbbbbb", sid, 0, 10, &list, &n, &e), 0);
     assert_int_equal(n, 0);
     assert_null(list);
 
-    /* summaries_fts follows the rows. */
+    /* summaries_fts follows the rows, the update included. */
     assert_int_equal(
-        q(f->st, "SELECT count(*) FROM summaries_fts WHERE summaries_fts MATCH 'ccache'"), 1);
+        q(f->st, "SELECT count(*) FROM summaries_fts WHERE summaries_fts MATCH 'reproducible'"), 1);
+    assert_int_equal(
+        q(f->st, "SELECT count(*) FROM summaries_fts WHERE summaries_fts MATCH 'ccache'"), 0);
+    assert_int_equal(
+        q(f->st, "SELECT count(*) FROM summaries_fts WHERE summaries_fts MATCH 'second'"), 2);
+}
+
+/* Stop and SessionEnd both summarize a print-mode session, with the same text: one summary. */
+static void test_memory_summary_one_per_session_updated_by_later_stops(void **state)
+{
+    struct mu_fixture *f = *state;
+    struct mnemo_summary s;
+    struct mnemo_err e = {0};
+    int64_t sid = start(f->st, "claude", "sum-once", "proj_aaaaaa", T0);
+    struct mnemo_summary_fields stop = {.request = "fix the parser", .completed = "Fixed it."};
+    int64_t id1 = 0, id2 = 0, id3 = 0;
+
+    assert_int_equal(mnemo_summary_create(f->st, sid, NULL, &stop, T0 + 10, &id1, &e), 0);
+    assert_int_equal(mnemo_summary_create(f->st, sid, NULL, &stop, T0 + 11, &id2, &e), 0);
+    assert_int_equal(id2, id1);
+    assert_int_equal(q(f->st, "SELECT count(*) FROM summaries"), 1);
+
+    /* A later turn's stop brings more: the same row says it. */
+    struct mnemo_summary_fields later = {.request = "fix the parser",
+                                         .completed = "Fixed it and added a test.",
+                                         .notes = "Files modified: parser.c"};
+    assert_int_equal(mnemo_summary_create(f->st, sid, NULL, &later, T0 + 50, &id3, &e), 0);
+    assert_int_equal(id3, id1);
+    /* A late retry of the first stop does not bring the old text back. */
+    assert_int_equal(mnemo_summary_create(f->st, sid, NULL, &stop, T0 + 10, &id2, &e), 0);
+    assert_int_equal(q(f->st, "SELECT count(*) FROM summaries"), 1);
+    assert_int_equal(mnemo_summary_get(f->st, id1, &s, &e), 0);
+    assert_string_equal(s.completed, "Fixed it and added a test.");
+    assert_string_equal(s.notes, "Files modified: parser.c");
+    assert_int_equal(s.created_at, T0 + 50);
+    mnemo_summary_release(&s);
+    assert_int_equal(
+        q(f->st, "SELECT count(*) FROM summaries_fts WHERE summaries_fts MATCH 'added'"), 1);
+    assert_int_equal(
+        q(f->st, "SELECT count(*) FROM summaries_fts WHERE summaries_fts MATCH 'fixed'"), 1);
 }
 
 static void test_memory_summary_bad_input_is_rejected_and_writes_nothing(void **state)
@@ -559,6 +603,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_memory_prompt_bad_input_is_rejected_and_writes_nothing,
                                         mu_setup, mu_teardown),
         cmocka_unit_test_setup_teardown(test_memory_summary_round_trips_and_latest_is_newest,
+                                        mu_setup, mu_teardown),
+        cmocka_unit_test_setup_teardown(test_memory_summary_one_per_session_updated_by_later_stops,
                                         mu_setup, mu_teardown),
         cmocka_unit_test_setup_teardown(
             test_memory_summary_bad_input_is_rejected_and_writes_nothing, mu_setup, mu_teardown),
