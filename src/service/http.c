@@ -267,12 +267,13 @@ static int start_daemon(struct mnemo_http *h, struct mnemo__http_listener *l, st
         flags |= MHD_USE_IPv6;
     int maxc =
         h->cfg.max_connections > 0 ? h->cfg.max_connections : MNEMO_HTTP_DEFAULT_MAX_CONNECTIONS;
+    /* The logger first: libmicrohttpd warns (on the old logger) about any option before it. */
     l->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, mnemo__http_on_request, l, MHD_OPTION_LISTEN_SOCKET,
-        (MHD_socket)l->fd, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)h->cfg.timeout_s,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)maxc, MHD_OPTION_NOTIFY_COMPLETED,
-        mnemo__http_on_completed, l, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
-        MHD_OPTION_UNESCAPE_CALLBACK, unescape_keep_nul, NULL, MHD_OPTION_END);
+        flags, 0, NULL, NULL, mnemo__http_on_request, l, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
+        MHD_OPTION_LISTEN_SOCKET, (MHD_socket)l->fd, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)h->cfg.timeout_s, MHD_OPTION_CONNECTION_LIMIT, (unsigned)maxc,
+        MHD_OPTION_NOTIFY_COMPLETED, mnemo__http_on_completed, l, MHD_OPTION_UNESCAPE_CALLBACK,
+        unescape_keep_nul, NULL, MHD_OPTION_END);
     if (l->daemon == NULL)
         return mnemo_err_set(err, MNEMO_EIO, "cannot start the HTTP server on the %s listener",
                              l->transport == MNEMO_HTTP_UNIX ? "socket" : "TCP");
