@@ -52,8 +52,8 @@ int mnemo_dashboard_answer(const char *name, const char *if_none_match,
         mnemo__routes_fail(resp, MNEMO_ENOTFOUND, "no such asset");
         return 0;
     }
-    /* The server adds Cache-Control: no-store to every answer; no-cache here keeps the
-     * revalidation semantics explicit should that ever be relaxed for assets. */
+    /* no-cache replaces the server's default no-store (http_resp.c): the browser keeps the
+     * asset and revalidates it with the ETag, answered by a 304 below. */
     if (mnemo_http_resp_header(resp, "Content-Security-Policy", MNEMO_DASHBOARD_CSP) != 0 ||
         mnemo_http_resp_header(resp, "ETag", a->etag) != 0 ||
         mnemo_http_resp_header(resp, "Cache-Control", "no-cache") != 0) {

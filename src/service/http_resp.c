@@ -117,6 +117,10 @@ int mnemo__http_add_security_headers(struct MHD_Response *r)
         {"Content-Security-Policy", "default-src 'self'"},
     };
     for (size_t i = 0; i < sizeof(h) / sizeof(h[0]); i++) {
+        /* A handler's own value (the dashboard's CSP, an asset's revalidation rule) wins:
+         * two Cache-Control headers would make a browser apply the stricter no-store. */
+        if (MHD_get_response_header(r, h[i][0]) != NULL)
+            continue;
         if (MHD_add_response_header(r, h[i][0], h[i][1]) != MHD_YES)
             return MNEMO_ENOMEM;
     }
@@ -161,13 +165,15 @@ enum MHD_Result mnemo__http_send(struct mnemo__http_rctx *rc, struct MHD_Connect
         mnemo__http_resp_release(resp);
         return MHD_NO;
     }
-    int bad = mnemo__http_add_security_headers(r) != 0;
+    int bad = 0;
     if (ctype != NULL && MHD_add_response_header(r, "Content-Type", ctype) != MHD_YES)
         bad = 1;
     for (size_t i = 0; i < resp->n_headers; i++) {
         if (MHD_add_response_header(r, resp->header_names[i], resp->header_values[i]) != MHD_YES)
             bad = 1;
     }
+    if (mnemo__http_add_security_headers(r) != 0)
+        bad = 1;
     mnemo__http_resp_release(resp);
     if (bad) {
         MHD_destroy_response(r);

@@ -194,6 +194,10 @@ static void test_dashboard_prints_and_opens_the_tokenized_address(void **state)
     snprintf(url, sizeof url, "http://127.0.0.1:%d/assets/app.js", port);
     assert_int_equal(get(url, NULL, &hdrs, &body), 200);
     cu_expect_contains(hdrs, "text/javascript");
+    /* One Cache-Control, the asset's own: a second no-store would win in the browser. */
+    cu_expect_contains(hdrs, "Cache-Control: no-cache");
+    cu_expect_lacks(hdrs, "no-store");
+    cu_expect_lacks(hdrs, "Content-Security-Policy: default-src 'self'\r");
     const char *et = strstr(hdrs, "ETag: ");
     assert_non_null(et);
     char inm[96];
