@@ -12,18 +12,18 @@
  * and carries a Content-Security-Policy that allows only this origin's scripts, styles,
  * images and connections, no inline script and no framing.
  *
- * History: one sampler per process (there is one worker per process), started by the worker
- * once it is ready and stopped first thing at shutdown. Every MNEMO_DASHBOARD_SAMPLE_MS (or
+ * History: one sampler per worker, started once it is ready and stopped first thing at
+ * shutdown. Every MNEMO_DASHBOARD_SAMPLE_MS (or
  * $MNEMO_DASHBOARD_SAMPLE_MS, 100..3600000, for tests and tuning) it records one sample in a
  * ring of MNEMO_DASHBOARD_SAMPLES; each checkpoint and maintenance run it sees finished since
  * the last look goes into its own ring. Rings live in memory and restart empty with the worker.
  * Two checkpoints (or runs) finishing between two looks show as the later one only; the
  * sample's checkpoint counter still counts both when the store reports them.
  *
- * Ownership: the asset table is static; the history state is process-wide and owned by this
- * module; start borrows the worker until stop. Thread-safety: every function may be called
- * from any thread (one mutex guards the rings); start and stop are called by the worker's main
- * thread, never concurrently with each other.
+ * Ownership: the asset table is static; a history object belongs to the worker that made it
+ * (w->hist) and start borrows the worker until stop. Thread-safety: every function may be
+ * called from any thread (one mutex per history guards its rings); start, stop and free are
+ * called by the worker's main thread, never concurrently with each other.
  */
 #ifndef MNEMO_SERVICE_DASHBOARD_H
 #define MNEMO_SERVICE_DASHBOARD_H
@@ -83,38 +83,46 @@ int route_dashboard_asset(void *ctx, const struct mnemo_http_req *req,
 #define MNEMO_DASHBOARD_SAMPLE_MAX_MS 3600000
 
 struct mnemo_worker;
+/* The history: rings and the sampler thread. Owned by the worker (mnemo_worker.hist). */
+struct mnemo_dashboard_hist;
+
+/* Creates an empty history with no thread. Returns 0 or MNEMO_ENOMEM (*out NULL). */
+int mnemo_dashboard_hist_new(struct mnemo_dashboard_hist **out, struct mnemo_err *err);
+
+/* Stops the sampler if it runs, then frees h. NULL is a no-op. */
+void mnemo_dashboard_hist_free(struct mnemo_dashboard_hist *h);
 
 /*
- * Starts the sampler thread for w (ready: w->st set), which takes its first sample at once.
- * Returns 0, MNEMO_EEXIST (already running) or MNEMO_EIO (thread creation).
+ * Starts h's sampler thread for w (ready: w->st set; borrowed until stop), which takes its
+ * first sample at once. Returns 0, MNEMO_EEXIST (already running) or MNEMO_EIO (thread).
  */
-int mnemo_dashboard_hist_start(struct mnemo_worker *w, struct mnemo_err *err);
+int mnemo_dashboard_hist_start(struct mnemo_dashboard_hist *h, struct mnemo_worker *w,
+                               struct mnemo_err *err);
 
-/* Stops and joins the sampler (a sample in progress finishes first). No-op when not running. */
-void mnemo_dashboard_hist_stop(void);
+/* Stops and joins the sampler (a sample in progress finishes first). No-op when not running
+ * or h is NULL. */
+void mnemo_dashboard_hist_stop(struct mnemo_dashboard_hist *h);
 
 /*
- * Takes one sample of w now (the sampler's step; tests call it directly): WAL size, store
- * P95, pool use, queue depth and dead letters, plus any new checkpoint or maintenance run.
+ * Takes one sample of w now into h (the sampler's step; tests call it directly): WAL size,
+ * store P95, pool use, queue depth and dead letters, plus any new checkpoint or maintenance
+ * run. No-op when h, w or w->st is NULL.
  */
-void mnemo_dashboard_hist_sample(struct mnemo_worker *w);
+void mnemo_dashboard_hist_sample(struct mnemo_dashboard_hist *h, struct mnemo_worker *w);
 
 /*
  * Records only what is cheap and needs no query: a checkpoint or maintenance run that
  * finished since the last look (the history route calls it so a run started from the page
- * shows at once).
+ * shows at once). No-op when h, w or w->st is NULL.
  */
-void mnemo_dashboard_hist_catch_up(struct mnemo_worker *w);
+void mnemo_dashboard_hist_catch_up(struct mnemo_dashboard_hist *h, struct mnemo_worker *w);
 
 /*
  * The history as {interval_ms, samples:[{at,wal_bytes,store_p95_ms,pool_in_use,queue_pending,
  * dead_letters,checkpoints}], checkpoints:[{at,wal_before,wal_after,duration_ms,busy,ok}],
- * maintenance:[<maint report JSON>]}, oldest first, samples at or after since_ms only. A new
- * reference, NULL when out of memory.
+ * maintenance:[<maint report JSON>]}, oldest first, samples at or after since_ms only; empty
+ * lists when h is NULL (no history was started). A new reference, NULL when out of memory.
  */
-json_t *mnemo_dashboard_hist_json(int64_t since_ms);
-
-/* Empties the rings (tests). */
-void mnemo_dashboard_hist_reset(void);
+json_t *mnemo_dashboard_hist_json(struct mnemo_dashboard_hist *h, int64_t since_ms);
 
 #endif

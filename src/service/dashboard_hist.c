@@ -1,6 +1,7 @@
 /*
  * dashboard_hist.c - the health history behind the dashboard's charts (see dashboard.h): a
- * sampler thread and three rings (samples, checkpoints, maintenance runs) under one mutex.
+ * sampler thread and three rings (samples, checkpoints, maintenance runs) under one mutex, in
+ * one object the worker owns.
  *
  * Why a thread of its own rather than sampling on request: the charts must show what happened
  * while nobody was looking (a WAL that grew at 3 a.m.), and a query on the worker's main
@@ -29,12 +30,13 @@ struct ckpt {
     int busy, rc;
 };
 
-/* Every field below is guarded by mu, except the thread handle (main thread only). */
-static struct {
+/* Every field below is guarded by mu, except the thread handle (start/stop only). */
+struct mnemo_dashboard_hist {
     pthread_mutex_t mu;
     pthread_cond_t wake;
     int running, stopping;
     pthread_t thread;
+    struct mnemo_worker *w; /* the sampled worker while the thread runs */
     int64_t interval_ms;
     struct sample samples[MNEMO_DASHBOARD_SAMPLES];
     size_t n_samples, next_sample;
@@ -43,10 +45,6 @@ static struct {
     struct mnemo_maint_report runs[MNEMO_DASHBOARD_MAINT_RUNS];
     size_t n_runs, next_run;
     int64_t last_ckpt_at, ckpts_seen, maint_runs_seen;
-} H = {
-    .mu = PTHREAD_MUTEX_INITIALIZER,
-    .wake = PTHREAD_COND_INITIALIZER,
-    .interval_ms = MNEMO_DASHBOARD_SAMPLE_MS,
 };
 
 /* The interval from $MNEMO_DASHBOARD_SAMPLE_MS when valid, else the default. */
@@ -65,61 +63,62 @@ static int64_t interval_from_env(void)
 }
 
 /* Records a checkpoint that finished since the last look. Under mu. */
-static void note_checkpoint_locked(const struct mnemo_store_checkpoint_result *c)
+static void note_checkpoint_locked(struct mnemo_dashboard_hist *h,
+                                   const struct mnemo_store_checkpoint_result *c)
 {
-    if (c->at_ms == 0 || c->at_ms == H.last_ckpt_at)
+    if (c->at_ms == 0 || c->at_ms == h->last_ckpt_at)
         return;
-    H.last_ckpt_at = c->at_ms;
-    H.ckpts_seen++;
-    H.ckpts[H.next_ckpt] =
+    h->last_ckpt_at = c->at_ms;
+    h->ckpts_seen++;
+    h->ckpts[h->next_ckpt] =
         (struct ckpt){c->at_ms, c->wal_before, c->wal_after, c->duration_ns, c->busy, c->rc};
-    H.next_ckpt = (H.next_ckpt + 1) % MNEMO_DASHBOARD_CHECKPOINTS;
-    if (H.n_ckpts < MNEMO_DASHBOARD_CHECKPOINTS)
-        H.n_ckpts++;
+    h->next_ckpt = (h->next_ckpt + 1) % MNEMO_DASHBOARD_CHECKPOINTS;
+    if (h->n_ckpts < MNEMO_DASHBOARD_CHECKPOINTS)
+        h->n_ckpts++;
 }
 
 /* Records a maintenance run that finished since the last look. Under mu. */
-static void note_maint_locked(const struct mnemo_maint_stats *ms)
+static void note_maint_locked(struct mnemo_dashboard_hist *h, const struct mnemo_maint_stats *ms)
 {
-    if (ms->runs <= H.maint_runs_seen || ms->last.started_ms == 0)
+    if (ms->runs <= h->maint_runs_seen || ms->last.started_ms == 0)
         return;
-    H.maint_runs_seen = ms->runs;
-    H.runs[H.next_run] = ms->last;
-    H.next_run = (H.next_run + 1) % MNEMO_DASHBOARD_MAINT_RUNS;
-    if (H.n_runs < MNEMO_DASHBOARD_MAINT_RUNS)
-        H.n_runs++;
+    h->maint_runs_seen = ms->runs;
+    h->runs[h->next_run] = ms->last;
+    h->next_run = (h->next_run + 1) % MNEMO_DASHBOARD_MAINT_RUNS;
+    if (h->n_runs < MNEMO_DASHBOARD_MAINT_RUNS)
+        h->n_runs++;
 }
 
-void mnemo_dashboard_hist_catch_up(struct mnemo_worker *w)
+void mnemo_dashboard_hist_catch_up(struct mnemo_dashboard_hist *h, struct mnemo_worker *w)
 {
-    struct mnemo_store_health h;
+    struct mnemo_store_health hs;
     struct mnemo_maint_stats ms;
     int have_maint = w != NULL && w->maint != NULL;
 
-    if (w == NULL || w->st == NULL)
+    if (h == NULL || w == NULL || w->st == NULL)
         return;
     /* A fresh snapshot (a SELECT 1 on the store's own probe connection): the cached one may be
      * 5 s old, and a checkpoint forced from the page must show at once. */
-    mnemo_store_health(w->st, 1, &h);
+    mnemo_store_health(w->st, 1, &hs);
     if (have_maint)
         mnemo_maint_stats(w->maint, &ms);
-    pthread_mutex_lock(&H.mu);
-    note_checkpoint_locked(&h.last_checkpoint);
+    pthread_mutex_lock(&h->mu);
+    note_checkpoint_locked(h, &hs.last_checkpoint);
     if (have_maint)
-        note_maint_locked(&ms);
-    pthread_mutex_unlock(&H.mu);
+        note_maint_locked(h, &ms);
+    pthread_mutex_unlock(&h->mu);
 }
 
-void mnemo_dashboard_hist_sample(struct mnemo_worker *w)
+void mnemo_dashboard_hist_sample(struct mnemo_dashboard_hist *h, struct mnemo_worker *w)
 {
     struct mnemo_store_metrics m;
     struct mnemo_store_pool_stats ps;
     struct mnemo_events_stats es;
     struct mnemo_err err;
 
-    if (w == NULL || w->st == NULL)
+    if (h == NULL || w == NULL || w->st == NULL)
         return;
-    mnemo_dashboard_hist_catch_up(w);
+    mnemo_dashboard_hist_catch_up(h, w);
     mnemo_store_metrics(w->st, &m);
     mnemo_store_pool_stats(w->st, &ps);
     mnemo_err_clear(&err);
@@ -134,77 +133,102 @@ void mnemo_dashboard_hist_sample(struct mnemo_worker *w)
         .dead = es.failed,
         .pool_in_use = ps.in_use,
     };
-    pthread_mutex_lock(&H.mu);
-    s.checkpoints = H.ckpts_seen;
-    H.samples[H.next_sample] = s;
-    H.next_sample = (H.next_sample + 1) % MNEMO_DASHBOARD_SAMPLES;
-    if (H.n_samples < MNEMO_DASHBOARD_SAMPLES)
-        H.n_samples++;
-    pthread_mutex_unlock(&H.mu);
+    pthread_mutex_lock(&h->mu);
+    s.checkpoints = h->ckpts_seen;
+    h->samples[h->next_sample] = s;
+    h->next_sample = (h->next_sample + 1) % MNEMO_DASHBOARD_SAMPLES;
+    if (h->n_samples < MNEMO_DASHBOARD_SAMPLES)
+        h->n_samples++;
+    pthread_mutex_unlock(&h->mu);
 }
 
 static void *sampler(void *arg)
 {
-    struct mnemo_worker *w = arg;
-    pthread_mutex_lock(&H.mu);
-    while (!H.stopping) {
-        pthread_mutex_unlock(&H.mu);
-        mnemo_dashboard_hist_sample(w);
-        pthread_mutex_lock(&H.mu);
+    struct mnemo_dashboard_hist *h = arg;
+    pthread_mutex_lock(&h->mu);
+    while (!h->stopping) {
+        struct mnemo_worker *w = h->w;
+        pthread_mutex_unlock(&h->mu);
+        mnemo_dashboard_hist_sample(h, w);
+        pthread_mutex_lock(&h->mu);
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
-        int64_t ns = (int64_t)until.tv_nsec + (H.interval_ms % 1000) * MNEMO_NS_PER_MS;
-        until.tv_sec += (time_t)(H.interval_ms / 1000 + ns / 1000000000);
+        int64_t ns = (int64_t)until.tv_nsec + (h->interval_ms % 1000) * MNEMO_NS_PER_MS;
+        until.tv_sec += (time_t)(h->interval_ms / 1000 + ns / 1000000000);
         until.tv_nsec = (long)(ns % 1000000000);
-        while (!H.stopping && pthread_cond_timedwait(&H.wake, &H.mu, &until) != ETIMEDOUT)
+        while (!h->stopping && pthread_cond_timedwait(&h->wake, &h->mu, &until) != ETIMEDOUT)
             ;
     }
-    pthread_mutex_unlock(&H.mu);
+    pthread_mutex_unlock(&h->mu);
     return NULL;
 }
 
-int mnemo_dashboard_hist_start(struct mnemo_worker *w, struct mnemo_err *err)
+int mnemo_dashboard_hist_new(struct mnemo_dashboard_hist **out, struct mnemo_err *err)
 {
-    pthread_mutex_lock(&H.mu);
-    if (H.running) {
-        pthread_mutex_unlock(&H.mu);
+    struct mnemo_dashboard_hist *h = calloc(1, sizeof *h);
+    *out = NULL;
+    if (h == NULL)
+        return mnemo_err_set(err, MNEMO_ENOMEM, "out of memory for the dashboard history");
+    if (pthread_mutex_init(&h->mu, NULL) != 0) {
+        free(h);
+        return mnemo_err_set(err, MNEMO_ENOMEM, "cannot create the dashboard history lock");
+    }
+    if (pthread_cond_init(&h->wake, NULL) != 0) {
+        pthread_mutex_destroy(&h->mu);
+        free(h);
+        return mnemo_err_set(err, MNEMO_ENOMEM, "cannot create the dashboard history condition");
+    }
+    h->interval_ms = MNEMO_DASHBOARD_SAMPLE_MS;
+    *out = h;
+    return 0;
+}
+
+void mnemo_dashboard_hist_free(struct mnemo_dashboard_hist *h)
+{
+    if (h == NULL)
+        return;
+    mnemo_dashboard_hist_stop(h);
+    pthread_cond_destroy(&h->wake);
+    pthread_mutex_destroy(&h->mu);
+    free(h);
+}
+
+int mnemo_dashboard_hist_start(struct mnemo_dashboard_hist *h, struct mnemo_worker *w,
+                               struct mnemo_err *err)
+{
+    pthread_mutex_lock(&h->mu);
+    if (h->running) {
+        pthread_mutex_unlock(&h->mu);
         return mnemo_err_set(err, MNEMO_EEXIST, "the dashboard sampler already runs");
     }
-    H.interval_ms = interval_from_env();
-    H.stopping = 0;
-    int e = pthread_create(&H.thread, NULL, sampler, w);
+    h->interval_ms = interval_from_env();
+    h->stopping = 0;
+    h->w = w;
+    int e = pthread_create(&h->thread, NULL, sampler, h);
     if (e == 0)
-        H.running = 1;
-    pthread_mutex_unlock(&H.mu);
+        h->running = 1;
+    pthread_mutex_unlock(&h->mu);
     if (e != 0)
         return mnemo_err_set(err, MNEMO_EIO, "cannot start the dashboard sampler: %s", strerror(e));
     return 0;
 }
 
-void mnemo_dashboard_hist_stop(void)
+void mnemo_dashboard_hist_stop(struct mnemo_dashboard_hist *h)
 {
-    pthread_mutex_lock(&H.mu);
-    if (!H.running) {
-        pthread_mutex_unlock(&H.mu);
+    if (h == NULL)
+        return;
+    pthread_mutex_lock(&h->mu);
+    if (!h->running) {
+        pthread_mutex_unlock(&h->mu);
         return;
     }
-    H.stopping = 1;
-    pthread_cond_broadcast(&H.wake);
-    pthread_mutex_unlock(&H.mu);
-    pthread_join(H.thread, NULL);
-    pthread_mutex_lock(&H.mu);
-    H.running = 0;
-    pthread_mutex_unlock(&H.mu);
-}
-
-void mnemo_dashboard_hist_reset(void)
-{
-    pthread_mutex_lock(&H.mu);
-    H.n_samples = H.next_sample = 0;
-    H.n_ckpts = H.next_ckpt = 0;
-    H.n_runs = H.next_run = 0;
-    H.last_ckpt_at = H.ckpts_seen = H.maint_runs_seen = 0;
-    pthread_mutex_unlock(&H.mu);
+    h->stopping = 1;
+    pthread_cond_broadcast(&h->wake);
+    pthread_mutex_unlock(&h->mu);
+    pthread_join(h->thread, NULL);
+    pthread_mutex_lock(&h->mu);
+    h->running = 0;
+    pthread_mutex_unlock(&h->mu);
 }
 
 /* Index of the i-th oldest of n entries of a ring of cap whose next write goes to next. */
@@ -218,16 +242,22 @@ static int push(json_t *a, json_t *v)
     return v == NULL || json_array_append_new(a, v) != 0;
 }
 
-json_t *mnemo_dashboard_hist_json(int64_t since_ms)
+json_t *mnemo_dashboard_hist_json(struct mnemo_dashboard_hist *h, int64_t since_ms)
 {
     json_t *samples = json_array(), *ckpts = json_array(), *runs = json_array();
     int bad = samples == NULL || ckpts == NULL || runs == NULL;
 
-    pthread_mutex_lock(&H.mu);
-    int64_t interval = H.running ? H.interval_ms : interval_from_env();
-    for (size_t i = 0; !bad && i < H.n_samples; i++) {
+    if (h == NULL) {
+        if (bad)
+            goto fail;
+        return json_pack("{s:I,s:o,s:o,s:o}", "interval_ms", (json_int_t)interval_from_env(),
+                         "samples", samples, "checkpoints", ckpts, "maintenance", runs);
+    }
+    pthread_mutex_lock(&h->mu);
+    int64_t interval = h->running ? h->interval_ms : interval_from_env();
+    for (size_t i = 0; !bad && i < h->n_samples; i++) {
         const struct sample *s =
-            &H.samples[oldest(i, H.n_samples, H.next_sample, MNEMO_DASHBOARD_SAMPLES)];
+            &h->samples[oldest(i, h->n_samples, h->next_sample, MNEMO_DASHBOARD_SAMPLES)];
         if (s->at_ms < since_ms)
             continue;
         bad |= push(samples,
@@ -237,21 +267,22 @@ json_t *mnemo_dashboard_hist_json(int64_t since_ms)
                               "queue_pending", (json_int_t)s->pending, "dead_letters",
                               (json_int_t)s->dead, "checkpoints", (json_int_t)s->checkpoints));
     }
-    for (size_t i = 0; !bad && i < H.n_ckpts; i++) {
+    for (size_t i = 0; !bad && i < h->n_ckpts; i++) {
         const struct ckpt *c =
-            &H.ckpts[oldest(i, H.n_ckpts, H.next_ckpt, MNEMO_DASHBOARD_CHECKPOINTS)];
+            &h->ckpts[oldest(i, h->n_ckpts, h->next_ckpt, MNEMO_DASHBOARD_CHECKPOINTS)];
         bad |= push(ckpts,
                     json_pack("{s:I,s:I,s:I,s:f,s:b,s:b}", "at", (json_int_t)c->at_ms, "wal_before",
                               (json_int_t)c->wal_before, "wal_after", (json_int_t)c->wal_after,
                               "duration_ms", (double)c->duration_ns / 1e6, "busy", c->busy, "ok",
                               c->rc == 0 && !c->busy));
     }
-    for (size_t i = 0; !bad && i < H.n_runs; i++)
-        bad |=
-            push(runs, mnemo_maint_report_json(
-                           &H.runs[oldest(i, H.n_runs, H.next_run, MNEMO_DASHBOARD_MAINT_RUNS)]));
-    pthread_mutex_unlock(&H.mu);
+    for (size_t i = 0; !bad && i < h->n_runs; i++)
+        bad |= push(runs,
+                    mnemo_maint_report_json(
+                        &h->runs[oldest(i, h->n_runs, h->next_run, MNEMO_DASHBOARD_MAINT_RUNS)]));
+    pthread_mutex_unlock(&h->mu);
     if (bad) {
+    fail:
         json_decref(samples);
         json_decref(ckpts);
         json_decref(runs);

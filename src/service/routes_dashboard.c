@@ -718,8 +718,8 @@ int route_dashboard_health(void *ctx, const struct mnemo_http_req *req,
 
     if (mnemo__routes_query_int(req, resp, "since", 0, INT64_MAX, 0, &since) != 0)
         return 0;
-    mnemo_dashboard_hist_catch_up(w);
-    json_t *j = mnemo_dashboard_hist_json(since);
+    mnemo_dashboard_hist_catch_up(w->hist, w);
+    json_t *j = mnemo_dashboard_hist_json(w->hist, since);
     if (j != NULL) {
         const struct mnemo_config *c = mnemo_worker_config_ref(w);
         int64_t threshold = mnemo_config_int(c, "store.wal_threshold_bytes");

@@ -330,7 +330,8 @@ static void open_components(struct run *r)
         return;
     }
     /* The dashboard's health history; without it only the charts are empty. */
-    if (mnemo_dashboard_hist_start(w, &err) != 0)
+    if (mnemo_dashboard_hist_new(&w->hist, &err) != 0 ||
+        mnemo_dashboard_hist_start(w->hist, w, &err) != 0)
         mnemo_log_write(w->log, MNEMO_LOG_WARN, "no dashboard history", "error=%s",
                         mnemo_log_quote(q, sizeof q, err.msg));
     w->ready_ms = (mnemo_clock_mono_ns() - w->started_mono_ns) / MNEMO_NS_PER_MS;
@@ -496,7 +497,7 @@ static void shutdown_worker(struct run *r)
 
     atomic_store(&w->status, MNEMO_WORKER_STOPPING);
     int64_t t0 = mnemo_clock_mono_ns();
-    mnemo_dashboard_hist_stop(); /* it reads the store and maintenance stopped below */
+    mnemo_dashboard_hist_stop(w->hist); /* it reads the store and maintenance stopped below */
     mnemo_maint_detach_http(w->maint);
     mnemo_capture_detach_http(w->capture);
     /* Handlers still running may read w->http (to publish); it stays valid until the server
@@ -650,6 +651,7 @@ static void worker_free(struct mnemo_worker *w)
 {
     if (w == NULL)
         return;
+    mnemo_dashboard_hist_free(w->hist);
     pthread_cond_destroy(&w->cfg_idle);
     pthread_mutex_destroy(&w->cfg_lock);
     sodium_memzero(w->token, sizeof w->token);

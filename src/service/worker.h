@@ -95,6 +95,9 @@ struct mnemo_worker {
      * statistics only), else NULL */
     struct mnemo_extractor *llm;
     struct mnemo_maint *maint;
+    /* the dashboard's health history (service/dashboard.h); NULL until ready or when it could
+     * not be made; freed with the worker */
+    struct mnemo_dashboard_hist *hist;
     /* per-project retrieval counters (service/routes.h); set before the listeners start */
     struct mnemo_routes_retrieval *retrieval;
     /* 1 once the vector index holds every stored vector. The index loads in the background so

@@ -360,7 +360,10 @@ static void test_dashboard_health_history(void **state)
     struct mnemo_err e = {0};
     struct mnemo_store_checkpoint_result cr;
 
-    mnemo_dashboard_hist_reset();
+    /* No history yet (the worker makes it when ready): empty lists. */
+    assert_int_equal(rt_call(f, route_dashboard_health, "/v1/dashboard/health", NULL, NULL), 200);
+    assert_int_equal(json_array_size(rt_get(f, "samples")), 0);
+    assert_int_equal(mnemo_dashboard_hist_new(&f->w.hist, &e), 0);
     assert_int_equal(rt_call(f, route_dashboard_health, "/v1/dashboard/health", NULL, NULL), 200);
     assert_int_equal(json_array_size(rt_get(f, "samples")), 0);
     assert_int_equal(json_array_size(rt_get(f, "checkpoints")), 0);
@@ -370,10 +373,10 @@ static void test_dashboard_health_history(void **state)
     assert_non_null(json_object_get(now, "llm_daily_calls"));
 
     rt_create(f, "{\"project\":\"alpha\",\"type\":\"bugfix\",\"title\":\"grow the wal\"}");
-    mnemo_dashboard_hist_sample(&f->w);
+    mnemo_dashboard_hist_sample(f->w.hist, &f->w);
     assert_int_equal(mnemo_store_checkpoint(f->w.st, 5000, &cr, &e), 0);
-    mnemo_dashboard_hist_sample(&f->w);
-    mnemo_dashboard_hist_sample(&f->w); /* the same checkpoint is not listed twice */
+    mnemo_dashboard_hist_sample(f->w.hist, &f->w);
+    mnemo_dashboard_hist_sample(f->w.hist, &f->w); /* the same checkpoint is not listed twice */
 
     if (mnemo_maint_start(&f->w, &f->w.maint, &e) != 0)
         fail_msg("maint: %s", e.msg);
@@ -407,7 +410,8 @@ static void test_dashboard_health_history(void **state)
     assert_int_equal(json_array_size(rt_get(f, "samples")), 0);
     rt_call(f, route_dashboard_health, "/v1/dashboard/health?since=-5", NULL, NULL);
     rt_assert_error(f, 400, "'since'");
-    mnemo_dashboard_hist_reset();
+    mnemo_dashboard_hist_free(f->w.hist);
+    f->w.hist = NULL;
 }
 
 static void test_dashboard_sampler_thread(void **state)
@@ -415,15 +419,17 @@ static void test_dashboard_sampler_thread(void **state)
     struct rt_fixture *f = *state;
     struct mnemo_err e = {0};
 
-    mnemo_dashboard_hist_reset();
-    mnemo_dashboard_hist_stop(); /* not running: a no-op */
+    struct mnemo_dashboard_hist *h = NULL;
+    assert_int_equal(mnemo_dashboard_hist_new(&h, &e), 0);
+    mnemo_dashboard_hist_stop(h); /* not running: a no-op */
+    mnemo_dashboard_hist_stop(NULL);
     assert_int_equal(setenv("MNEMO_DASHBOARD_SAMPLE_MS", "100", 1), 0);
-    assert_int_equal(mnemo_dashboard_hist_start(&f->w, &e), 0);
-    assert_int_equal(mnemo_dashboard_hist_start(&f->w, &e), MNEMO_EEXIST);
+    assert_int_equal(mnemo_dashboard_hist_start(h, &f->w, &e), 0);
+    assert_int_equal(mnemo_dashboard_hist_start(h, &f->w, &e), MNEMO_EEXIST);
     usleep(450 * 1000);
-    mnemo_dashboard_hist_stop();
-    mnemo_dashboard_hist_stop();
-    json_t *j = mnemo_dashboard_hist_json(0);
+    mnemo_dashboard_hist_stop(h);
+    mnemo_dashboard_hist_stop(h);
+    json_t *j = mnemo_dashboard_hist_json(h, 0);
     assert_non_null(j);
     size_t n = json_array_size(json_object_get(j, "samples"));
     assert_true(n >= 3 && n <= 6);
@@ -432,21 +438,25 @@ static void test_dashboard_sampler_thread(void **state)
 
     /* An interval out of range falls back to the default. */
     assert_int_equal(setenv("MNEMO_DASHBOARD_SAMPLE_MS", "5", 1), 0);
-    j = mnemo_dashboard_hist_json(0);
+    j = mnemo_dashboard_hist_json(NULL, 0);
     assert_int_equal(json_integer_value(json_object_get(j, "interval_ms")),
                      MNEMO_DASHBOARD_SAMPLE_MS);
     json_decref(j);
     unsetenv("MNEMO_DASHBOARD_SAMPLE_MS");
 
-    /* A worker without a store samples nothing. */
-    mnemo_dashboard_hist_reset();
+    /* A worker without a store samples nothing; a running sampler is stopped by free. */
+    mnemo_dashboard_hist_free(h);
+    assert_int_equal(mnemo_dashboard_hist_new(&h, &e), 0);
     struct mnemo_worker none;
     memset(&none, 0, sizeof none);
-    mnemo_dashboard_hist_sample(&none);
-    mnemo_dashboard_hist_sample(NULL);
-    j = mnemo_dashboard_hist_json(0);
+    mnemo_dashboard_hist_sample(h, &none);
+    mnemo_dashboard_hist_sample(h, NULL);
+    mnemo_dashboard_hist_sample(NULL, &f->w);
+    j = mnemo_dashboard_hist_json(h, 0);
     assert_int_equal(json_array_size(json_object_get(j, "samples")), 0);
     json_decref(j);
+    assert_int_equal(mnemo_dashboard_hist_start(h, &f->w, &e), 0);
+    mnemo_dashboard_hist_free(h);
 }
 
 int main(void)
