@@ -228,9 +228,10 @@ static inline int tort_fd_count(pid_t pid)
 
 /* ---- the database from outside ------------------------------------------------------------- */
 
-/* PRAGMA integrity_check on a separate read-only connection (the worker may be running: WAL
- * readers do not disturb it). Returns 1 when the answer is "ok"; the first line in buf. */
-static inline int tort_integrity_ok(const char *db_path, char *buf, size_t size)
+/* PRAGMA integrity_check (full) or quick_check on a separate read-only connection (the worker
+ * may be running: WAL readers do not disturb it). Returns 1 when the answer is "ok"; the first
+ * line in buf. */
+static inline int tort_check_ok(const char *db_path, int full, char *buf, size_t size)
 {
     sqlite3 *db = NULL;
     sqlite3_stmt *st = NULL;
@@ -238,7 +239,8 @@ static inline int tort_integrity_ok(const char *db_path, char *buf, size_t size)
     snprintf(buf, size, "cannot open");
     if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
         sqlite3_busy_timeout(db, 5000) == SQLITE_OK &&
-        sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, full ? "PRAGMA integrity_check" : "PRAGMA quick_check", -1, &st,
+                           NULL) == SQLITE_OK &&
         sqlite3_step(st) == SQLITE_ROW) {
         const char *r = (const char *)sqlite3_column_text(st, 0);
         snprintf(buf, size, "%s", r != NULL ? r : "(null)");
@@ -249,6 +251,11 @@ static inline int tort_integrity_ok(const char *db_path, char *buf, size_t size)
     sqlite3_finalize(st);
     sqlite3_close(db);
     return ok;
+}
+
+static inline int tort_integrity_ok(const char *db_path, char *buf, size_t size)
+{
+    return tort_check_ok(db_path, 1, buf, size);
 }
 
 /* ---- the worker's API ---------------------------------------------------------------------- */
