@@ -99,32 +99,6 @@ struct mnemo_worker *fuzz_worker(void)
     return w;
 }
 
-/* The server refuses bodies nested deeper than MNEMO_HTTP_MAX_JSON_DEPTH before parsing them
- * (http_dispatch.c); handlers never see such a body, so neither do they here. */
-static int nested_too_deep(const char *s, size_t n)
-{
-    int depth = 0, in_str = 0, esc = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (in_str) {
-            if (esc)
-                esc = 0;
-            else if (c == '\\')
-                esc = 1;
-            else if (c == '"')
-                in_str = 0;
-        } else if (c == '"') {
-            in_str = 1;
-        } else if (c == '[' || c == '{') {
-            if (++depth > MNEMO_HTTP_MAX_JSON_DEPTH)
-                return 1;
-        } else if (c == ']' || c == '}') {
-            depth--;
-        }
-    }
-    return 0;
-}
-
 static void resp_release(struct mnemo_http_resp *r)
 {
     json_decref(r->json);
@@ -180,7 +154,9 @@ int fuzz_worker_call(mnemo_http_handler h, const char *method, const char *path,
         req.param_names[0] = param_name;
         req.param_values[0] = param_value;
     }
-    if (parse && size > 0 && !nested_too_deep(raw, size))
+    /* The server refuses bodies nested too deep before parsing them (http_dispatch.c), so
+     * handlers never see one; neither do they here. */
+    if (parse && size > 0 && mnemo_http_json_too_deep(raw, size) < 0)
         body = json_loadb(raw, size, 0, NULL);
     req.body = body;
     req.raw_body = size > 0 ? raw : NULL;

@@ -217,4 +217,12 @@ int mnemo_http_sse_clients(struct mnemo_http *h);
  */
 int mnemo_http_metrics_write(struct mnemo_http *h, struct mnemo_strbuf *sb);
 
+/*
+ * Where body s[0..n) nests [ and { (outside strings) deeper than MNEMO_HTTP_MAX_JSON_DEPTH: the
+ * offset of the first bracket too deep, or -1 when it stays within the limit. The server
+ * refuses such a body (400) before parsing it; anything feeding handlers by other means (the
+ * HTTP fuzzer) applies the same check. Pure; any thread.
+ */
+long mnemo_http_json_too_deep(const char *s, size_t n);
+
 #endif

@@ -269,9 +269,9 @@ static enum MHD_Result first_call(struct mnemo__http_listener *lis, struct mnemo
     return MHD_YES;
 }
 
-/* Depth of [ and { outside strings, scanned before parsing so that a hostile body cannot
- * drive the recursive parser deep into the stack. Returns the offending offset or -1. */
-static long too_deep(const char *s, size_t n)
+/* Scanned before parsing so that a hostile body cannot drive the recursive parser deep into
+ * the stack (http.h). */
+long mnemo_http_json_too_deep(const char *s, size_t n)
 {
     int depth = 0, in_str = 0, esc = 0;
     for (size_t i = 0; i < n; i++) {
@@ -310,7 +310,7 @@ static enum MHD_Result final_call(struct mnemo__http_listener *lis, struct mnemo
                           "request body must be sent as Content-Type: application/json", NULL,
                           NULL);
         if (is_json_type(ct)) {
-            long at = too_deep(rc->body, rc->len);
+            long at = mnemo_http_json_too_deep(rc->body, rc->len);
             if (at >= 0) {
                 snprintf(msg, sizeof(msg), "JSON nested deeper than %d levels at position %ld",
                          MNEMO_HTTP_MAX_JSON_DEPTH, at);
