@@ -39,7 +39,7 @@ TSAN_ENV := TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 ARCH := $(shell uname -m)
 TSAN_RUN := $(shell setarch $(ARCH) -R true >/dev/null 2>&1 && echo setarch $(ARCH) -R)
 
-FMT_FILES = $(shell find src tests bench -type f \( -name '*.c' -o -name '*.h' \) 2>/dev/null | sort)
+FMT_FILES = $(shell find src tests bench fuzz -type f \( -name '*.c' -o -name '*.h' \) 2>/dev/null | sort)
 
 .PHONY: deps build run test test-normal test-tsan test-asan bench fmt fmt-check clean
 
